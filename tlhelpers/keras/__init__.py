@@ -1,0 +1,41 @@
+"""The Keras 3 (TensorFlow) track of tlhelpers.
+
+Importing this package silences TensorFlow's start-up log and imports Keras. Its
+modules mirror :mod:`tlhelpers.torch` name for name.
+"""
+
+from .. import _quiet  # noqa: F401  (before TensorFlow is imported)
+
+import keras  # noqa: E402
+
+from ..seeding import seed_everything as _seed_everything  # noqa: E402
+from .device import describe_devices, get_device, gpu_names, mixed_precision  # noqa: E402
+from .params import ParamCounts, count_parameters, freeze, unfreeze, walk_layers  # noqa: E402
+
+if keras.backend.backend() != "tensorflow":  # pragma: no cover - depends on the user's setup
+    import warnings
+
+    warnings.warn(
+        f"KERAS_BACKEND is {keras.backend.backend()!r}; the course's Keras track is written "
+        "and tested for the TensorFlow backend.",
+        stacklevel=2,
+    )
+
+
+def seed_everything(seed: int, *, deterministic: bool = True) -> int:
+    """Seed Python, NumPy and Keras/TensorFlow (see :func:`tlhelpers.seed_everything`)."""
+    return _seed_everything(seed, deterministic=deterministic)
+
+
+__all__ = [
+    "ParamCounts",
+    "count_parameters",
+    "describe_devices",
+    "freeze",
+    "get_device",
+    "gpu_names",
+    "mixed_precision",
+    "seed_everything",
+    "unfreeze",
+    "walk_layers",
+]

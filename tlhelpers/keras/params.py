@@ -1,0 +1,115 @@
+"""Counting, freezing and unfreezing parameters of Keras models.
+
+Vocabulary shared by both tracks: *trainable* parameters are updated by the optimizer,
+*frozen* parameters are learnable weights that are currently not, and *state* is what a
+layer tracks without gradients (BatchNormalization's moving mean and variance). Keras's
+``model.summary()`` lumps frozen weights and state together as "non-trainable"; the
+course keeps them apart so that the two tracks report the same numbers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import keras
+import numpy as np
+
+# Layers whose non-trainable variables are statistics rather than frozen weights.
+_STATEFUL = (keras.layers.BatchNormalization, keras.layers.Normalization)
+
+
+@dataclass(frozen=True)
+class ParamCounts:
+    trainable: int
+    frozen: int
+    state: int
+
+    @property
+    def total(self) -> int:
+        """Learnable parameters, trainable or frozen (state excluded)."""
+        return self.trainable + self.frozen
+
+
+def _check_model(model: object) -> None:
+    if not isinstance(model, keras.layers.Layer):
+        raise TypeError(f"model must be a Keras model or layer, got {type(model).__name__}.")
+
+
+def walk_layers(model: keras.layers.Layer) -> Iterator[keras.layers.Layer]:
+    """Every layer inside ``model``, depth first, nested models included."""
+    _check_model(model)
+    yield model
+    for layer in getattr(model, "layers", []):
+        yield from walk_layers(layer)
+
+
+def _size(variables) -> int:
+    return int(sum(np.prod(v.shape) for v in variables))
+
+
+def count_parameters(model: keras.layers.Layer) -> ParamCounts:
+    """Trainable parameters, frozen parameters and state of a (built) model."""
+    _check_model(model)
+    state_ids = set()
+    for layer in walk_layers(model):
+        if isinstance(layer, _STATEFUL):
+            state_ids.update(id(v) for v in layer.non_trainable_weights
+                             if not _is_frozen_weight(layer, v))
+    trainable = _size(model.trainable_weights)
+    frozen = _size(v for v in model.non_trainable_weights if id(v) not in state_ids)
+    state = _size(v for v in model.non_trainable_weights if id(v) in state_ids)
+    return ParamCounts(trainable, frozen, state)
+
+
+def _is_frozen_weight(layer: keras.layers.Layer, variable) -> bool:
+    """True for a stateful layer's learnable weight (gamma/beta) that is merely frozen."""
+    learnable = [getattr(layer, name, None) for name in ("gamma", "beta")]
+    return any(w is not None and w is variable for w in learnable)
+
+
+def freeze(model: keras.layers.Layer) -> keras.layers.Layer:
+    """Freeze every weight of ``model``. Returns the model.
+
+    In Keras 3 a frozen BatchNormalization layer also runs in inference mode, so its
+    statistics stay fixed. Two rules remain yours: call a base you may later unfreeze
+    with ``training=False`` when you build on it, and ``compile()`` again after changing
+    ``trainable`` — ``fit`` keeps using the variables it saw at compile time otherwise.
+    """
+    _check_model(model)
+    model.trainable = False
+    return model
+
+
+def unfreeze(model: keras.layers.Layer, *, from_layer: int | str | None = None,
+             bn_trainable: bool = False) -> keras.layers.Layer:
+    """Make ``model`` trainable again, optionally only from ``from_layer`` (index or name) on.
+
+    BatchNormalization layers stay frozen (statistics and affine weights) unless
+    ``bn_trainable=True``: fine-tuning with batch statistics of a small target set would
+    overwrite the statistics the pretrained weights rely on.
+    Remember to ``compile()`` again.
+    """
+    _check_model(model)
+    layers = getattr(model, "layers", None)
+    if from_layer is not None and not layers:
+        raise ValueError("from_layer needs a model with a .layers list.")
+    model.trainable = True
+    if from_layer is not None:
+        if isinstance(from_layer, str):
+            names = [layer.name for layer in layers]
+            if from_layer not in names:
+                raise ValueError(f"from_layer={from_layer!r} is not a layer of {model.name}; "
+                                 f"layers are: {', '.join(names)}.")
+            start = names.index(from_layer)
+        else:
+            if not -len(layers) <= from_layer < len(layers):
+                raise ValueError(f"from_layer={from_layer} is out of range for {len(layers)} layers.")
+            start = from_layer % len(layers)
+        for layer in layers[:start]:
+            layer.trainable = False
+    if not bn_trainable:
+        for layer in walk_layers(model):
+            if isinstance(layer, keras.layers.BatchNormalization):
+                layer.trainable = False
+    return model

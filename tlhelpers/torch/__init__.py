@@ -1,0 +1,31 @@
+"""The PyTorch track of tlhelpers. Its modules mirror :mod:`tlhelpers.keras` name for name.
+
+torchvision is optional: nothing here needs it, and the ImageNet backbones use it only
+where it imports (COURSE.md §7).
+"""
+
+from .. import _quiet  # noqa: F401
+
+import torch  # noqa: E402,F401
+
+from ..seeding import seed_everything as _seed_everything  # noqa: E402
+from .device import describe_devices, get_device, gpu_names, mixed_precision  # noqa: E402
+from .params import ParamCounts, count_parameters, freeze, unfreeze  # noqa: E402
+
+
+def seed_everything(seed: int, *, deterministic: bool = True) -> int:
+    """Seed Python, NumPy and PyTorch (see :func:`tlhelpers.seed_everything`)."""
+    return _seed_everything(seed, deterministic=deterministic)
+
+
+__all__ = [
+    "ParamCounts",
+    "count_parameters",
+    "describe_devices",
+    "freeze",
+    "get_device",
+    "gpu_names",
+    "mixed_precision",
+    "seed_everything",
+    "unfreeze",
+]
