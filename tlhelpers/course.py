@@ -44,7 +44,7 @@ def binder_url(track: str, lesson: str) -> str:
     return f"https://mybinder.org/v2/gh/{github_slug()}/{BRANCH}?urlpath=lab/tree/{lesson_path(track, lesson)}"
 
 
-def colab_setup_source(track: str) -> str:
+def colab_setup_source() -> str:
     """The first cell of every notebook: installs tlhelpers, on Colab only."""
     # No extras: Colab already ships TensorFlow, Keras and PyTorch, which must stay as they are.
     return (
@@ -109,7 +109,7 @@ def sync_notebook(path: Path, track: str, write: bool = True) -> bool:
     import nbformat
 
     nb = nbformat.read(path, as_version=4)
-    source = colab_setup_source(track)
+    source = colab_setup_source()
     first = nb.cells[0] if nb.cells else None
     if first is not None and first.get("id") == COLAB_CELL_ID:
         if first.source == source:

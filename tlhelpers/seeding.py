@@ -12,9 +12,9 @@ import numpy as np
 def seed_everything(seed: int, *, deterministic: bool = True) -> int:
     """Seed Python, NumPy and every deep-learning framework that is already imported.
 
-    With ``deterministic=True`` the frameworks are also asked for deterministic kernels
-    (cuDNN, TensorFlow op determinism), so the same seed gives the same numbers on the
-    same machine. Import your track first (``tlhelpers.keras`` or ``tlhelpers.torch``),
+    With ``deterministic=True`` the frameworks are also asked for deterministic GPU
+    kernels (cuDNN, TensorFlow op determinism), so the same seed gives the same numbers on
+    the same machine. Import your track first (``tlhelpers.keras`` or ``tlhelpers.torch``),
     or call that track's ``seed_everything``, which imports it for you.
     Returns the seed, so a notebook can print what it used.
     """
@@ -49,4 +49,8 @@ def _seed_keras(seed: int, deterministic: bool) -> None:
     if deterministic and keras.backend.backend() == "tensorflow":
         import tensorflow as tf
 
-        tf.config.experimental.enable_op_determinism()
+        # GPU kernels (cuDNN convolutions, scatter ops) are where TensorFlow is
+        # nondeterministic; on a CPU seeding suffices, and op determinism there only costs
+        # speed and prints a spurious C++ error from tf.data.
+        if tf.config.list_physical_devices("GPU"):
+            tf.config.experimental.enable_op_determinism()
