@@ -37,10 +37,18 @@ def _check_model(model: object) -> None:
 
 
 def walk_layers(model: keras.layers.Layer) -> Iterator[keras.layers.Layer]:
-    """Every layer inside ``model``, depth first, nested models included."""
+    """Every layer inside ``model`` (itself included), depth first, each once.
+
+    Nested models and layers held as attributes of custom layers (a wrapper around a
+    backbone, say) are included: ``model.layers`` alone lists only the top level.
+    """
     _check_model(model)
-    yield model
-    for layer in getattr(model, "layers", []):
+    flatten = getattr(model, "_flatten_layers", None)  # Keras 3's own tracker walk
+    if flatten is not None:
+        yield from flatten(include_self=True, recursive=True)
+        return
+    yield model  # pragma: no cover - older Keras
+    for layer in getattr(model, "layers", []):  # pragma: no cover
         yield from walk_layers(layer)
 
 
