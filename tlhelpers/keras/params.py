@@ -102,7 +102,10 @@ def unfreeze(model: keras.layers.Layer, *, from_layer: int | str | None = None,
     layers = getattr(model, "layers", None)
     if from_layer is not None and not layers:
         raise ValueError("from_layer needs a model with a .layers list.")
-    model.trainable = True
+    # Setting ``model.trainable = True`` does not reach sublayers that were frozen one by
+    # one while the model itself stayed trainable, so every layer is set explicitly.
+    for layer in walk_layers(model):
+        layer.trainable = True
     if from_layer is not None:
         if isinstance(from_layer, str):
             names = [layer.name for layer in layers]

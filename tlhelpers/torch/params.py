@@ -41,8 +41,15 @@ def count_parameters(model: nn.Module) -> ParamCounts:
 
 
 def _stay_in_eval(self: nn.Module, mode: bool = True) -> nn.Module:
-    """Replacement ``train()`` for a frozen module: whatever the parent asks, stay in eval."""
-    return nn.Module.train(self, False)
+    """Replacement ``train()`` for a frozen module: stay in eval, pass the mode on to children.
+
+    Children frozen too have this method as well and stay in eval; a child unfrozen later
+    follows ``mode`` again.
+    """
+    self.training = False
+    for child in self.children():
+        child.train(mode)
+    return self
 
 
 def freeze(model: nn.Module) -> nn.Module:
@@ -57,7 +64,8 @@ def freeze(model: nn.Module) -> nn.Module:
     _check_module(model)
     model.requires_grad_(False)
     model.eval()
-    model.train = types.MethodType(_stay_in_eval, model)
+    for module in model.modules():
+        module.train = types.MethodType(_stay_in_eval, module)
     return model
 
 

@@ -1,0 +1,86 @@
+"""The framework-neutral core: light import, profiles, seeding, environment report, data dir."""
+
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+import tlhelpers
+from tlhelpers import profiles
+
+
+def test_import_loads_no_framework():
+    code = ("import sys, tlhelpers, tlhelpers.course, tlhelpers.grading, tlhelpers.data; "
+            "bad = [m for m in ('tensorflow', 'torch', 'keras') if m in sys.modules]; "
+            "assert not bad, bad")
+    subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_import_sets_quiet_tensorflow_variables_without_overriding_the_user():
+    code = "import os, tlhelpers; print(os.environ['TF_CPP_MIN_LOG_LEVEL'], os.environ['TF_ENABLE_ONEDNN_OPTS'])"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TF_")}
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["2", "0"]
+    out = subprocess.run([sys.executable, "-c", code], env={**env, "TF_CPP_MIN_LOG_LEVEL": "0"},
+                         capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["0", "0"]
+
+
+@pytest.mark.parametrize("name", profiles.PROFILES)
+def test_profile_from_environment(monkeypatch, name):
+    monkeypatch.setenv("TLH_PROFILE", name.upper())
+    assert tlhelpers.current_profile().name == name
+    assert tlhelpers.by_profile(smoke=1, standard=2, full=3) == {"smoke": 1, "standard": 2, "full": 3}[name]
+
+
+def test_unknown_profile_is_a_clear_error(monkeypatch):
+    monkeypatch.setenv("TLH_PROFILE", "fast")
+    with pytest.raises(ValueError, match="TLH_PROFILE='fast'.*smoke, standard, full"):
+        tlhelpers.current_profile()
+
+
+def test_default_profile_follows_the_gpu(monkeypatch):
+    monkeypatch.delenv("TLH_PROFILE", raising=False)
+    monkeypatch.setattr(profiles, "gpu_visible", lambda: True)
+    assert tlhelpers.current_profile().name == "full"
+    monkeypatch.setattr(profiles, "gpu_visible", lambda: False)
+    assert tlhelpers.current_profile().name == "standard"
+
+
+def test_hidden_gpus_are_not_visible(monkeypatch):
+    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "")
+    assert profiles.gpu_visible() is False
+
+
+def test_seed_everything_repeats_numpy_and_python():
+    import random
+
+    tlhelpers.seed_everything(7)
+    a = (random.random(), np.random.rand(3))
+    tlhelpers.seed_everything(7)
+    b = (random.random(), np.random.rand(3))
+    assert a[0] == b[0] and np.array_equal(a[1], b[1])
+
+
+@pytest.mark.parametrize("bad", [-1, 1.5, "3", True])
+def test_seed_must_be_a_non_negative_int(bad):
+    with pytest.raises(ValueError, match="seed"):
+        tlhelpers.seed_everything(bad)
+
+
+def test_env_report_without_framework():
+    report = tlhelpers.env_report()
+    rows = report.as_dict()
+    assert rows["tlhelpers"] == tlhelpers.__version__
+    assert rows["Profile"].startswith("smoke")
+    assert "Data cache (TLH_DATA_DIR)" in rows
+    assert "<table>" in report._repr_html_() and "Profile" in str(report)
+    with pytest.raises(ValueError, match="track"):
+        tlhelpers.env_report("jax")
+
+
+def test_data_dir_honours_the_environment(monkeypatch, tmp_path):
+    monkeypatch.setenv("TLH_DATA_DIR", str(tmp_path / "cache"))
+    assert tlhelpers.data_dir() == tmp_path / "cache" and (tmp_path / "cache").is_dir()
