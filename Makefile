@@ -34,8 +34,10 @@ $(VENV)/.stamp-setup: pyproject.toml constraints.txt | $(BIN)/python
 
 setup: $(VENV)/.stamp-setup ## create .venv with both tracks, Jupyter and the grading tools
 
+# Jupyter refuses to run as root unless told; containers (Docker, some cloud VMs) often are root.
+LAB_ARGS ?= $(if $(filter 0,$(shell id -u)),--allow-root,)
 lab: setup
-	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/jupyter lab --ServerApp.root_dir=lessons
+	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/jupyter lab --ServerApp.root_dir=lessons $(LAB_ARGS)
 
 # The whole suite: unit and parity tests, every solution notebook under nbval in the
 # smoke profile, and the nbgrader checks. One thread per worker (2 cores here).
