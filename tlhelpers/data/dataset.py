@@ -26,7 +26,9 @@ class Dataset:
         description: one or two sentences on where the data came from.
         synthetic: True for generated stand-ins, so every display can say so.
         source: ``"embedded"`` (built offline), ``"cache"`` (a real dataset file) …
-        meta: anything else worth keeping (seed, generation time, domain, …).
+        meta: anything else worth keeping (seed, generation time, domain, …). Arrays
+            with one row per example are named in ``meta["per_example"]`` so that
+            :meth:`subset` keeps them aligned with ``x`` and ``y``.
     """
 
     x: Any
@@ -64,7 +66,10 @@ class Dataset:
         if index.dtype == bool:
             index = np.flatnonzero(index)
         x = [self.x[i] for i in index] if self.is_text else self.x[index]
-        return replace(self, x=x, y=self.y[index], meta=dict(self.meta))
+        meta = dict(self.meta)
+        for key in meta.get("per_example", ()):
+            meta[key] = np.asarray(meta[key])[index]
+        return replace(self, x=x, y=self.y[index], meta=meta)
 
     def per_class(self, n: int, seed: int = 0) -> "Dataset":
         """``n`` examples of every class, drawn without replacement (few-label experiments)."""
