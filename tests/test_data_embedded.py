@@ -173,7 +173,7 @@ def test_bad_seed_and_fallback_are_errors():
 def _fake_registry(monkeypatch, available: bool):
     calls = []
 
-    def load_real(name, split, *, download=True, progress=True):
+    def load_real(name, split, *, download=True, progress=True, n=None, seed=0):
         calls.append((name, split, download))
         if not available:
             raise DatasetUnavailableError(f"{name} is not cached and the network is off")

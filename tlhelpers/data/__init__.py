@@ -163,12 +163,11 @@ def load_dataset(name: str, split: str = "train", *, n: int | None = None, seed:
     real = _real_registry()
     if real is None or name not in real[0]:
         raise DatasetError(f"unknown dataset {name!r}; valid names: {_valid_names()}.")
-    real_specs, load_real = real
-    splits = getattr(real_specs[name], "splits", None)
-    if splits:
-        check_split(split, tuple(splits), name=name)
+    _, load_real = real
     try:
-        ds = load_real(name, split, **kwargs)
+        # load_real checks the split itself (it knows aliases such as "validation" -> "val")
+        # and samples n before decoding, which matters for large image archives.
+        ds = load_real(name, split, n=n, seed=seed, **kwargs)
     except DatasetUnavailableError as err:
         if fallback is None:
             raise
