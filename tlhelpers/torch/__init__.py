@@ -9,6 +9,8 @@ from .. import _quiet  # noqa: F401
 import torch  # noqa: E402,F401
 
 from ..seeding import seed_everything as _seed_everything  # noqa: E402
+from . import data, layers  # noqa: E402
+from .data import to_dataloader  # noqa: E402
 from .device import describe_devices, get_device, gpu_names, mixed_precision  # noqa: E402
 from .params import ParamCounts, count_parameters, freeze, unfreeze  # noqa: E402
 
@@ -19,6 +21,9 @@ def seed_everything(seed: int, *, deterministic: bool = True) -> int:
 
 
 __all__ = [
+    "to_dataloader",
+    "data",
+    "layers",
     "ParamCounts",
     "count_parameters",
     "describe_devices",
