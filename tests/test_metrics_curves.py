@@ -50,3 +50,16 @@ def test_measure_summarize_gap_and_plot():
         curves.measure(methods, [0], [0], progress=False)
     with pytest.raises(ValueError, match="no method"):
         curves.gap(runs, "good", "nope")
+
+
+def test_linear_probe_learns_separable_features_and_checks_input():
+    from tlhelpers.probes import linear_probe_accuracy
+
+    rng = np.random.default_rng(0)
+    y = np.repeat([0, 1, 2], 50)
+    x = rng.normal(size=(150, 4)) + 4 * np.eye(3, 4)[y]
+    assert linear_probe_accuracy(x[::2], y[::2], x[1::2], y[1::2]) > 0.95
+    with pytest.raises(ValueError, match="n_samples"):
+        linear_probe_accuracy(x[:, 0], y, x, y)
+    with pytest.raises(ValueError, match="two classes"):
+        linear_probe_accuracy(x, np.zeros(150), x, y)
