@@ -9,7 +9,7 @@ from .. import _quiet  # noqa: F401  (before TensorFlow is imported)
 import keras  # noqa: E402
 
 from ..seeding import seed_everything as _seed_everything  # noqa: E402
-from . import data, layers  # noqa: E402
+from . import backbones, data, layers, training, transfer  # noqa: E402
 from .data import to_tf_dataset  # noqa: E402
 from .device import describe_devices, get_device, gpu_names, mixed_precision  # noqa: E402
 from .params import ParamCounts, count_parameters, freeze, unfreeze, walk_layers  # noqa: E402
@@ -31,8 +31,11 @@ def seed_everything(seed: int, *, deterministic: bool = True) -> int:
 
 __all__ = [
     "to_tf_dataset",
+    "backbones",
     "data",
     "layers",
+    "training",
+    "transfer",
     "ParamCounts",
     "count_parameters",
     "describe_devices",

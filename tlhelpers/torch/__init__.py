@@ -9,7 +9,7 @@ from .. import _quiet  # noqa: F401
 import torch  # noqa: E402,F401
 
 from ..seeding import seed_everything as _seed_everything  # noqa: E402
-from . import data, layers  # noqa: E402
+from . import backbones, data, layers, training, transfer  # noqa: E402
 from .data import to_dataloader  # noqa: E402
 from .device import describe_devices, get_device, gpu_names, mixed_precision  # noqa: E402
 from .params import ParamCounts, count_parameters, freeze, unfreeze  # noqa: E402
@@ -22,8 +22,11 @@ def seed_everything(seed: int, *, deterministic: bool = True) -> int:
 
 __all__ = [
     "to_dataloader",
+    "backbones",
     "data",
     "layers",
+    "training",
+    "transfer",
     "ParamCounts",
     "count_parameters",
     "describe_devices",
