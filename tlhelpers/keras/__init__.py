@@ -6,7 +6,12 @@ modules mirror :mod:`tlhelpers.torch` name for name.
 
 from .. import _quiet  # noqa: F401  (before TensorFlow is imported)
 
+import logging  # noqa: E402
+
 import keras  # noqa: E402
+
+# tf.function retracing notices are expected in lessons that build many small models.
+logging.getLogger("tensorflow").setLevel(logging.ERROR)
 
 from ..seeding import seed_everything as _seed_everything  # noqa: E402
 from . import backbones, data, layers, training, transfer  # noqa: E402

@@ -80,7 +80,7 @@ def block_outputs(backbone: keras.Model, images) -> dict[str, "np.ndarray"]:
     import numpy as np
 
     x = np.asarray(getattr(images, "x", images), dtype=np.float32)
-    probe = keras.Model(backbone.inputs, [backbone.get_layer(_BLOCK_OUTPUT_LAYERS[b]).output
+    probe = keras.Model(backbone.input, [backbone.get_layer(_BLOCK_OUTPUT_LAYERS[b]).output
                                           for b in COURSE_CNN_BLOCKS])
     outputs = probe(x, training=False)
     return {block: np.asarray(out) for block, out in zip(COURSE_CNN_BLOCKS, outputs)}
