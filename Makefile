@@ -61,7 +61,7 @@ feedback: setup ## HTML feedback for every autograded submission of LESSON in TR
 	cd courses/$(TRACK) && PATH="$(abspath $(BIN)):$$PATH" $(abspath $(BIN))/nbgrader generate_feedback "$(LESSON)"
 
 bench: setup ## reproduce the lessons' headline numbers at full size
-	$(BIN)/python -m benchmarks
+	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/python -m benchmarks $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache courses/*/gradebook.db courses/*/autograded courses/*/feedback

@@ -1,0 +1,1 @@
+"""Full-size reproductions of the lessons' headline numbers (``make bench``)."""
