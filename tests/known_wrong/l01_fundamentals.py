@@ -85,19 +85,22 @@ class AdaptiveLayer(keras.layers.Layer):
     def get_config(self):
         return {**super().get_config(), "units": self.units, "activation": self.activation_name}
 '''),
-    Wrong("adaptive-layer", "no get_config: the layer cannot be re-created", '''
+    Wrong("adaptive-layer", "bias initialised to ones", '''
 class AdaptiveLayer(keras.layers.Layer):
     def __init__(self, units, activation="relu", **kwargs):
         super().__init__(**kwargs)
-        self.units = units
+        self.units, self.activation_name = units, activation
         self.activation = keras.activations.get(activation)
 
     def build(self, input_shape):
         self.kernel = self.add_weight(shape=(input_shape[-1], self.units), initializer="glorot_uniform", name="kernel")
-        self.bias = self.add_weight(shape=(self.units,), initializer="zeros", name="bias")
+        self.bias = self.add_weight(shape=(self.units,), initializer="ones", name="bias")
 
     def call(self, inputs):
         return self.activation(keras.ops.matmul(inputs, self.kernel) + self.bias)
+
+    def get_config(self):
+        return {**super().get_config(), "units": self.units, "activation": self.activation_name}
 '''),
     Wrong("transfer-classifier", "keras.io recipe: training=False in the functional graph, overridden by fit() in Keras 3", '''
 def build_transfer_classifier(backbone, num_classes, hidden_units=64):
