@@ -14,17 +14,25 @@ seeds 0, 1, 2), Digits test set (500 images), Digits-M test set (500 images).
    Digits scores clearly lower on Digits-M (same digits blended with photo patches) than
    on Digits, and the gap is stable across the three seeds.
 
-Measured (shipped weights, seeds 0-2, Keras / PyTorch):
-  claim 1: pretrained-frozen 88.8% / 91.3% vs random-frozen 80.1% / 81.3% (+8.7 / +10.0);
-  claim 2: fine-tuned 93.1% / 93.5% vs scratch 86.1% / 85.7% (+7.1 / +7.7), 30 epochs;
-  claim 3: Digits minus Digits-M 19.7 ± 1.6 / 21.1 ± 1.9 points.
+4. Parity: the two tracks' pretrained backbones, in the setting of claim 1, land within
+   3 accuracy points of each other (mean of the 3 seeds).
+
+Measured (shipped weights, seeds 0-2, Keras / PyTorch; recipe of ``tlhelpers.zoo.pretrain``
+with the target-image-formation augmentation of ``augment_digits``: thicker strokes,
+binary white ink on black, an 8x8 17-level sensor upsampled like the Digits loader):
+  claim 1: pretrained-frozen [.944 .938 .944] 94.2% / [.928 .922 .948] 93.3% vs
+           random-frozen [.808 .770 .826] 80.1% / [.852 .758 .830] 81.3% (+14.1 / +11.9);
+  claim 2: fine-tuned 94.1% / 94.3% vs scratch 86.1% / 85.7% (+8.0 / +8.6), 30 epochs;
+  claim 3: Digits minus Digits-M 20.2 ± 2.0 / 19.2 ± 0.9 points;
+  claim 4: 94.2% vs 93.3%, 0.9 points apart.
+(Before that augmentation: 88.8% / 91.3% pretrained-frozen, +8.7 / +10.0 over random.)
 
 What is *not* claimed, because it was measured false here: a 15-point advantage of the
-frozen pretrained backbone + linear head over the same network trained from scratch on
-the 100 images (88.8% / 91.3% vs 86.1% / 85.7%: +2.7 / +5.6 points), nor 15 points over
-random frozen features (+8.7 / +10.0). These digits are clean and easy — logistic
-regression on raw pixels already reaches ~86% with 100 labels — so from-scratch training
-is a strong baseline; the gains are real but smaller.
+frozen pretrained backbone + linear head over random frozen features (+14.1 / +11.9: the
+Keras track is close, the PyTorch track is not; a random-init frozen course_cnn is a
+strong baseline on these clean digits — logistic regression on raw pixels already
+reaches ~86% with 100 labels), nor 15 points over the same network trained from scratch
+on the 100 images.
 """
 
 from __future__ import annotations
@@ -38,10 +46,11 @@ FRAMEWORKS = [pytest.param("keras", marks=pytest.mark.keras, id="keras"),
               pytest.param("torch", marks=pytest.mark.torch, id="torch")]
 
 # Thresholds (accuracy fractions), each well inside what was measured in both tracks.
-MIN_FEATURE_GAIN = 0.06        # claim 1: pretrained-frozen minus random-frozen, mean of 3 seeds
-MIN_FINETUNE_GAIN = 0.03       # claim 2: fine-tuned minus scratch, mean of 3 seeds
+MIN_FEATURE_GAIN = 0.10        # claim 1: pretrained-frozen minus random-frozen, mean of 3 seeds
+MIN_FINETUNE_GAIN = 0.05       # claim 2: fine-tuned minus scratch, mean of 3 seeds
 MIN_SHIFT_GAP = 0.10           # claim 3: Digits minus Digits-M, mean of 3 seeds
 MAX_SHIFT_GAP_STD = 0.05       # claim 3: its standard deviation over the seeds
+MAX_PARITY_GAP = 0.03          # claim 4: |keras - torch|, mean of 3 seeds
 END_TO_END_EPOCHS = 30
 
 
@@ -57,7 +66,7 @@ def test_pretrained_features_beat_random_features(framework):
     gain = np.mean(pre) - np.mean(rnd)
     print(f"[{framework}] 10/class linear probe on Digits: pretrained {np.round(pre, 3)} "
           f"vs random init {np.round(rnd, 3)}; gain {gain:+.3f}")
-    assert np.mean(pre) > 0.8
+    assert np.mean(pre) > 0.9
     assert gain >= MIN_FEATURE_GAIN, (pre, rnd)
     assert min(pre) > max(rnd) - 0.02  # not carried by one lucky draw
 
@@ -86,3 +95,14 @@ def test_source_only_accuracy_drops_on_digits_m(framework):
     assert (gaps > 0).all()
     assert mean >= MIN_SHIFT_GAP, gaps
     assert std <= MAX_SHIFT_GAP_STD, gaps
+
+
+@pytest.mark.keras
+@pytest.mark.torch
+def test_pretrained_backbones_land_within_three_points():
+    _needs("keras")
+    _needs("torch")
+    k = np.mean(X.pretrained_probe("keras")["digits"])
+    t = np.mean(X.pretrained_probe("torch")["digits"])
+    print(f"10/class linear probe on Digits: keras {k:.3f}, torch {t:.3f}; apart {abs(k - t):.3f}")
+    assert abs(k - t) <= MAX_PARITY_GAP, (k, t)
