@@ -554,3 +554,18 @@ def main(argv: list[str] | None = None) -> int:
 
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(main())
+
+
+def check_block_count(k: int) -> int:
+    """``k`` as a number of course_cnn blocks to transfer (0 … 4), or a clear error."""
+    if isinstance(k, bool) or not isinstance(k, int) or not 0 <= k <= len(COURSE_CNN_BLOCKS):
+        raise ValueError(f"k must be an integer from 0 to {len(COURSE_CNN_BLOCKS)} "
+                         f"(blocks: {', '.join(COURSE_CNN_BLOCKS)}), got {k!r}.")
+    return k
+
+
+def steps_to_epochs(n_examples: int, steps: int, batch_size: int) -> int:
+    """Epochs that give at least ``steps`` optimizer steps on ``n_examples`` examples."""
+    import math
+
+    return max(1, math.ceil(steps / math.ceil(n_examples / batch_size)))

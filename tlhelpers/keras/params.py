@@ -10,25 +10,17 @@ course keeps them apart so that the two tracks report the same numbers.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+
 
 import keras
 import numpy as np
+
+from ..counts import ParamCounts
 
 # Layers whose non-trainable variables are statistics rather than frozen weights.
 _STATEFUL = (keras.layers.BatchNormalization, keras.layers.Normalization)
 
 
-@dataclass(frozen=True)
-class ParamCounts:
-    trainable: int
-    frozen: int
-    state: int
-
-    @property
-    def total(self) -> int:
-        """Learnable parameters, trainable or frozen (state excluded)."""
-        return self.trainable + self.frozen
 
 
 def _check_model(model: object) -> None:

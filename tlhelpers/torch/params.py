@@ -9,21 +9,12 @@ variance).
 from __future__ import annotations
 
 import types
-from dataclasses import dataclass
 
 from torch import nn
 
+from ..counts import ParamCounts
 
-@dataclass(frozen=True)
-class ParamCounts:
-    trainable: int
-    frozen: int
-    state: int
 
-    @property
-    def total(self) -> int:
-        """Learnable parameters, trainable or frozen (state excluded)."""
-        return self.trainable + self.frozen
 
 
 def _check_module(module: object) -> None:

@@ -5,23 +5,16 @@ the target-training recipes that lesson 01's experiments share. Mirrors
 
 from __future__ import annotations
 
-import math
-
 import torch
 from torch import nn
 
 from ..data import Dataset
-from ..zoo import COURSE_CNN_BLOCKS
+from ..zoo import COURSE_CNN_BLOCKS, steps_to_epochs
+from ..zoo import check_block_count as _check_k
 from .backbones import build_classifier, course_cnn
 from .params import freeze
 from .training import evaluate, fit
 
-
-def _check_k(k: int) -> int:
-    if isinstance(k, bool) or not isinstance(k, int) or not 0 <= k <= len(COURSE_CNN_BLOCKS):
-        raise ValueError(f"k must be an integer from 0 to {len(COURSE_CNN_BLOCKS)} "
-                         f"(blocks: {', '.join(COURSE_CNN_BLOCKS)}), got {k!r}.")
-    return k
 
 
 def _block_modules(model: nn.Module, block: str) -> list[nn.Module]:
@@ -49,10 +42,6 @@ def transfer_blocks(k: int, *, fine_tune: bool, source: nn.Module | None = None,
                     freeze(dst)
     return target.train()
 
-
-def steps_to_epochs(n_examples: int, steps: int, batch_size: int) -> int:
-    """Epochs that give at least ``steps`` optimizer steps on ``n_examples`` examples."""
-    return max(1, math.ceil(steps / math.ceil(n_examples / batch_size)))
 
 
 def train_on_target(train: Dataset, test: Dataset, *, k: int = 0, fine_tune: bool = True,
