@@ -24,6 +24,7 @@ import keras
 import numpy as np
 from keras import layers
 
+from ..checks import positive_int
 from ..paths import data_dir
 from ..zoo import (BACKBONES, COURSE_CNN, IMAGENET_ZOO, WeightsUnavailableError,
                    canonical_name, course_weights_path)
@@ -351,8 +352,7 @@ def extract_features(backbone: keras.Model, data, batch_size: int = 256,
     """
     from tqdm.auto import tqdm
 
-    if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
-        raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}.")
+    batch_size = positive_int(batch_size, "batch_size")
     x = _as_images(data, backbone)
     out = np.empty((len(x), feature_dim(backbone)), dtype=np.float32)
     starts = range(0, len(x), batch_size)

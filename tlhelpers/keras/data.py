@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 import tensorflow as tf
 
+from ..checks import positive_int
 from ..data.dataset import Dataset
 
 
@@ -20,8 +21,7 @@ def _check(ds: Dataset, batch_size: int, seed: int) -> None:
     if not isinstance(ds, Dataset):
         raise TypeError(f"ds must be a tlhelpers.data.Dataset, got {type(ds).__name__}; "
                         "wrap arrays with tlhelpers.data.from_arrays(x, y).")
-    if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size <= 0:
-        raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}.")
+    batch_size = positive_int(batch_size, "batch_size")
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
         raise ValueError(f"seed must be a non-negative integer, got {seed!r}.")
 

@@ -18,6 +18,8 @@ from typing import Any
 import keras
 import numpy as np
 
+from ..checks import positive_int
+
 __all__ = ["evaluate", "fit", "predict"]
 
 
@@ -41,11 +43,6 @@ def _as_xy(data: Any, what: str = "data") -> tuple[np.ndarray, np.ndarray]:
 def _is_tf_dataset(data: Any) -> bool:
     return type(data).__module__.startswith("tensorflow") and hasattr(data, "element_spec")
 
-
-def _check_positive_int(value: Any, name: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise ValueError(f"{name} must be a positive integer, got {value!r}.")
-    return int(value)
 
 
 def _optimizer(lr: float, weight_decay: float, schedule: str | None, total_steps: int):
@@ -81,8 +78,8 @@ def fit(model: keras.Model, data: Any, *, epochs: int = 1, batch_size: int = 64,
     """
     from tqdm.auto import tqdm
 
-    epochs = _check_positive_int(epochs, "epochs")
-    batch_size = _check_positive_int(batch_size, "batch_size")
+    epochs = positive_int(epochs, "epochs")
+    batch_size = positive_int(batch_size, "batch_size")
     if seed is not None:
         keras.utils.set_random_seed(int(seed))
     if _is_tf_dataset(data):
@@ -130,7 +127,7 @@ def fit(model: keras.Model, data: Any, *, epochs: int = 1, batch_size: int = 64,
 
 def predict(model: keras.Model, data: Any, batch_size: int = 256) -> np.ndarray:
     """The model's outputs (logits) for every image of ``data``, in inference mode."""
-    batch_size = _check_positive_int(batch_size, "batch_size")
+    batch_size = positive_int(batch_size, "batch_size")
     x = getattr(data, "x", data)
     if isinstance(data, (tuple, list)) and len(data) == 2:
         x = data[0]

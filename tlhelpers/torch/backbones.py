@@ -27,6 +27,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from ..checks import positive_int
 from ..paths import data_dir
 from ..zoo import (BACKBONES, COURSE_CNN, IMAGENET_ZOO, BackboneUnavailableError,
                    WeightsUnavailableError, canonical_name, course_weights_path)
@@ -406,8 +407,7 @@ def extract_features(backbone: nn.Module, data: Any, batch_size: int = 256,
     """
     from tqdm.auto import tqdm
 
-    if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
-        raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}.")
+    batch_size = positive_int(batch_size, "batch_size")
     dim = feature_dim(backbone)
     x = _to_nchw(data, getattr(backbone, "input_shape", None))
     device = _model_device(backbone)

@@ -23,16 +23,12 @@ import numpy as np
 import torch
 from torch import nn
 
+from ..checks import positive_int
 from .backbones import _model_device, _to_nchw
 from .device import get_device
 
 __all__ = ["evaluate", "fit", "predict"]
 
-
-def _check_positive_int(value: Any, name: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise ValueError(f"{name} must be a positive integer, got {value!r}.")
-    return int(value)
 
 
 def _split(data: Any, what: str) -> tuple[Any, np.ndarray]:
@@ -80,8 +76,8 @@ def fit(model: nn.Module, data: Any, *, epochs: int = 1, batch_size: int = 64,
     """
     from tqdm.auto import tqdm
 
-    epochs = _check_positive_int(epochs, "epochs")
-    batch_size = _check_positive_int(batch_size, "batch_size")
+    epochs = positive_int(epochs, "epochs")
+    batch_size = positive_int(batch_size, "batch_size")
     if schedule not in (None, "cosine"):
         raise ValueError(f"schedule must be None or 'cosine', got {schedule!r}.")
     device = torch.device(device) if device is not None else get_device()
@@ -167,7 +163,7 @@ def fit(model: nn.Module, data: Any, *, epochs: int = 1, batch_size: int = 64,
 
 def predict(model: nn.Module, data: Any, batch_size: int = 256) -> np.ndarray:
     """The model's outputs (logits) for every image of ``data``, in eval mode, no gradients."""
-    batch_size = _check_positive_int(batch_size, "batch_size")
+    batch_size = positive_int(batch_size, "batch_size")
     if _is_loader(data):
         chunks = [xb for xb, _ in data]
         x = torch.cat(chunks) if chunks else torch.empty(0)
