@@ -38,7 +38,7 @@ def probe_accuracies(framework: str, backbone) -> dict[str, list[float]]:
     One fit per seed in :data:`SEEDS` (the seed picks the labelled images); accuracy on
     the Digits test set and on the Digits-M test set (same digits' domain, shifted).
     """
-    from tlhelpers.probes import fit_linear_probe
+    from tlhelpers.metrics import fit_linear_probe
 
     B, _, _ = track(framework)
     train, test, test_m = digits()
@@ -72,7 +72,7 @@ def random_probe(framework: str) -> dict[str, list[float]]:
 
 
 def _probe_one(framework: str, backbone, seed: int) -> float:
-    from tlhelpers.probes import linear_probe_accuracy
+    from tlhelpers.metrics import linear_probe_accuracy
 
     B, _, _ = track(framework)
     train, test, _ = digits()

@@ -3,6 +3,7 @@
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -77,10 +78,47 @@ def test_env_report_without_framework():
     assert rows["Profile"].startswith("smoke")
     assert "Data cache (TLH_DATA_DIR)" in rows
     assert "<table>" in report._repr_html_() and "Profile" in str(report)
-    with pytest.raises(ValueError, match="track"):
+    with pytest.raises(ValueError, match="devices"):
         tlhelpers.env_report("jax")
 
 
 def test_data_dir_honours_the_environment(monkeypatch, tmp_path):
     monkeypatch.setenv("TLH_DATA_DIR", str(tmp_path / "cache"))
     assert tlhelpers.data_dir() == tmp_path / "cache" and (tmp_path / "cache").is_dir()
+
+
+def test_the_core_imports_no_track():
+    """Framework-neutral modules (tlhelpers/*.py, tlhelpers/data/) never import a track."""
+    import ast
+
+    root = Path(tlhelpers.__file__).parent
+    core = [p for p in root.rglob("*.py") if p.relative_to(root).parts[0] not in ("keras", "torch")]
+    offenders = []
+    for path in core:
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom):
+                names = [node.module or ""] + [a.name for a in node.names]
+                relative_track = node.level > 0 and any(
+                    (n or "").split(".")[0] in ("keras", "torch") for n in names)
+                absolute_track = node.level == 0 and (node.module or "").startswith(("tlhelpers.keras", "tlhelpers.torch"))
+                if relative_track or absolute_track:
+                    offenders.append(f"{path.relative_to(root)}:{node.lineno}")
+            elif isinstance(node, ast.Import):
+                if any(a.name.startswith(("tlhelpers.keras", "tlhelpers.torch")) for a in node.names):
+                    offenders.append(f"{path.relative_to(root)}:{node.lineno}")
+    assert not offenders, f"core modules import a track: {offenders}"
+
+
+def test_warnings_to_stdout_keeps_stderr_clean(capsys):
+    import warnings
+
+    saved = warnings.showwarning
+    try:
+        tlhelpers.warnings_to_stdout()
+        with warnings.catch_warnings():
+            warnings.simplefilter("always")
+            warnings.warn("a harmless library warning", UserWarning)
+        out, err = capsys.readouterr()
+        assert "a harmless library warning" in out and err == ""
+    finally:
+        warnings.showwarning = saved

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from tlhelpers.data import load_dataset
-from tlhelpers.probes import linear_probe_accuracy
+from tlhelpers.metrics import linear_probe_accuracy
 
 SEEDS = (0, 1, 2)
 STEPS, LR = 120, 2e-3

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from tlhelpers import curves
-from tlhelpers.metrics import proxy_a_distance
+from tlhelpers.divergence import proxy_a_distance
 
 
 def test_pad_is_near_zero_for_one_distribution_and_near_two_for_separated_ones():
@@ -53,7 +53,7 @@ def test_measure_summarize_gap_and_plot():
 
 
 def test_linear_probe_learns_separable_features_and_checks_input():
-    from tlhelpers.probes import linear_probe_accuracy
+    from tlhelpers.metrics import linear_probe_accuracy
 
     rng = np.random.default_rng(0)
     y = np.repeat([0, 1, 2], 50)

@@ -92,4 +92,4 @@ def test_devices_and_mixed_precision_on_cpu():
         with pytest.warns(UserWarning, match="needs a GPU"):
             assert tlk.mixed_precision(True) == "float32"
     assert tlk.mixed_precision(False) == "float32"
-    assert "Keras devices" in tlhelpers.env_report("keras").as_dict()
+    assert "Keras devices" in tlhelpers.keras.env_report().as_dict()

@@ -83,4 +83,4 @@ def test_devices_and_mixed_precision_on_cpu():
         assert not mp.enabled
         with mp.autocast():
             assert torch.ones(2).dtype == torch.float32
-    assert "PyTorch devices" in tlhelpers.env_report("torch").as_dict()
+    assert "PyTorch devices" in tlhelpers.torch.env_report().as_dict()

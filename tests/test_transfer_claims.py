@@ -17,7 +17,7 @@ seeds 0, 1, 2), Digits test set (500 images), Digits-M test set (500 images).
 4. Parity: the two tracks' pretrained backbones, in the setting of claim 1, land within
    3 accuracy points of each other (mean of the 3 seeds).
 
-Measured (shipped weights, seeds 0-2, Keras / PyTorch; recipe of ``tlhelpers.zoo.pretrain``
+Measured (shipped weights, seeds 0-2, Keras / PyTorch; recipe of ``tlhelpers.pretraining``
 with the target-image-formation augmentation of ``augment_digits``: thicker strokes,
 binary white ink on black, an 8x8 17-level sensor upsampled like the Digits loader):
   claim 1: pretrained-frozen [.944 .938 .944] 94.2% / [.928 .922 .948] 93.3% vs

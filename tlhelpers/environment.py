@@ -7,7 +7,7 @@ import sys
 from dataclasses import dataclass, field
 from importlib import metadata
 
-from .paths import data_dir
+from .data.cache import data_dir
 from .profiles import current_profile
 
 PACKAGES = ("tlhelpers", "numpy", "scikit-learn", "matplotlib", "keras", "tensorflow",
@@ -41,14 +41,15 @@ class EnvReport:
         return f"<table>{body}</table>"
 
 
-def env_report(track: str | None = None) -> EnvReport:
-    """Python, package versions, accelerator, profile and data cache.
+def env_report(devices: tuple[str, str] | None = None) -> EnvReport:
+    """Python, package versions, profile and data cache; no framework is imported.
 
-    ``track`` (``"keras"`` or ``"torch"``) also asks that framework which devices it
-    sees; without it no framework is imported.
+    Each track's ``env_report()`` (``tlhelpers.keras.env_report``,
+    ``tlhelpers.torch.env_report``) adds the row ``devices`` = (label, what the framework
+    sees): the core never imports a track.
     """
-    if track not in (None, "keras", "torch"):
-        raise ValueError(f"track must be 'keras', 'torch' or None, got {track!r}.")
+    if devices is not None and not (isinstance(devices, tuple) and len(devices) == 2):
+        raise ValueError(f"devices must be a (label, description) pair, got {devices!r}.")
     rows: list[tuple[str, str]] = [
         ("Python", f"{platform.python_version()} ({sys.executable})"),
         ("Platform", platform.platform()),
@@ -57,12 +58,25 @@ def env_report(track: str | None = None) -> EnvReport:
         version = package_version(name)
         if version is not None:
             rows.append((name, version))
-    if track == "keras":
-        from .keras.device import describe_devices
-        rows.append(("Keras devices", describe_devices()))
-    elif track == "torch":
-        from .torch.device import describe_devices
-        rows.append(("PyTorch devices", describe_devices()))
+    if devices is not None:
+        rows.append(devices)
     rows.append(("Profile", str(current_profile())))
     rows.append(("Data cache (TLH_DATA_DIR)", str(data_dir(create=False))))
     return EnvReport(rows)
+
+
+def warnings_to_stdout() -> None:
+    """Print Python warnings to standard output instead of standard error, for this kernel.
+
+    nbgrader scores a test cell zero when the cell writes anything to stderr, so a harmless
+    library warning raised while a test calls a learner's *correct* function (a Keras-2-style
+    ``input_shape=``, ``torch.tensor`` on a tensor…) would cost all its points. Every lesson
+    calls this in its set-up cell: warnings stay visible, on stdout, and every check in a
+    test cell is an explicit assertion. Python's ``warnings`` filters still apply.
+    """
+    import warnings
+
+    def show(message, category, filename, lineno, file=None, line=None):
+        sys.stdout.write(warnings.formatwarning(message, category, filename, lineno, line))
+
+    warnings.showwarning = show

@@ -40,7 +40,7 @@ from pathlib import Path
 
 from tqdm.auto import tqdm
 
-from ..paths import data_dir
+from .cache import data_dir
 from .errors import ChecksumError, DatasetUnavailableError
 
 __all__ = [

@@ -13,6 +13,8 @@ import keras  # noqa: E402
 # tf.function retracing notices are expected in lessons that build many small models.
 logging.getLogger("tensorflow").setLevel(logging.ERROR)
 
+from ..environment import EnvReport  # noqa: E402
+from ..environment import env_report as _env_report  # noqa: E402
 from ..seeding import seed_everything as _seed_everything  # noqa: E402
 from . import backbones, data, layers, training, transfer  # noqa: E402
 from .data import to_tf_dataset  # noqa: E402
@@ -34,6 +36,11 @@ def seed_everything(seed: int, *, deterministic: bool = True) -> int:
     return _seed_everything(seed, deterministic=deterministic)
 
 
+def env_report() -> EnvReport:
+    """The environment report (:func:`tlhelpers.env_report`) with the devices Keras/TensorFlow sees."""
+    return _env_report(devices=("Keras devices", describe_devices()))
+
+
 __all__ = [
     "to_tf_dataset",
     "backbones",
@@ -44,6 +51,7 @@ __all__ = [
     "ParamCounts",
     "count_parameters",
     "describe_devices",
+    "env_report",
     "freeze",
     "get_device",
     "gpu_names",

@@ -25,7 +25,7 @@ import numpy as np
 from keras import layers
 
 from ..checks import positive_int
-from ..paths import data_dir
+from ..data.cache import data_dir
 from ..zoo import (BACKBONES, COURSE_CNN, IMAGENET_ZOO, WeightsUnavailableError,
                    canonical_name, course_weights_path)
 from .layers import InferenceMode
@@ -95,7 +95,7 @@ def course_cnn(pretrained: bool = True, *, weights: str | os.PathLike | None = N
 
     Args:
         pretrained: load the course-pretrained weights shipped in ``tlhelpers/weights/``
-            (trained on SynDigits by ``python -m tlhelpers.zoo pretrain --framework keras``;
+            (trained on SynDigits by ``python -m tlhelpers.keras.pretrain``;
             see :func:`tlhelpers.zoo.course_weights_info`). ``False``: random initialisation.
         weights: a ``.weights.h5`` file to load instead of the shipped one.
         name: the model's name.
@@ -119,7 +119,7 @@ def course_cnn(pretrained: bool = True, *, weights: str | os.PathLike | None = N
             raise WeightsUnavailableError(
                 f"course_cnn weights not found at {path}. The shipped weights come with the "
                 "tlhelpers package; recreate them with: "
-                "python -m tlhelpers.zoo pretrain --framework keras")
+                "python -m tlhelpers.keras.pretrain")
         model.load_weights(str(path))
     return model
 

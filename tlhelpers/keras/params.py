@@ -15,7 +15,7 @@ from collections.abc import Iterator
 import keras
 import numpy as np
 
-from ..counts import ParamCounts
+from ..params import ParamCounts
 
 # Layers whose non-trainable variables are statistics rather than frozen weights.
 _STATEFUL = (keras.layers.BatchNormalization, keras.layers.Normalization)

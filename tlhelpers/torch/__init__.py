@@ -8,6 +8,8 @@ from .. import _quiet  # noqa: F401
 
 import torch  # noqa: E402,F401
 
+from ..environment import EnvReport  # noqa: E402
+from ..environment import env_report as _env_report  # noqa: E402
 from ..seeding import seed_everything as _seed_everything  # noqa: E402
 from . import backbones, data, layers, training, transfer  # noqa: E402
 from .data import to_dataloader  # noqa: E402
@@ -20,6 +22,11 @@ def seed_everything(seed: int, *, deterministic: bool = True) -> int:
     return _seed_everything(seed, deterministic=deterministic)
 
 
+def env_report() -> EnvReport:
+    """The environment report (:func:`tlhelpers.env_report`) with the devices PyTorch sees."""
+    return _env_report(devices=("PyTorch devices", describe_devices()))
+
+
 __all__ = [
     "to_dataloader",
     "backbones",
@@ -30,6 +37,7 @@ __all__ = [
     "ParamCounts",
     "count_parameters",
     "describe_devices",
+    "env_report",
     "freeze",
     "get_device",
     "gpu_names",

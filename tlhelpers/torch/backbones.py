@@ -28,7 +28,7 @@ import torch
 from torch import nn
 
 from ..checks import positive_int
-from ..paths import data_dir
+from ..data.cache import data_dir
 from ..zoo import (BACKBONES, COURSE_CNN, IMAGENET_ZOO, BackboneUnavailableError,
                    WeightsUnavailableError, canonical_name, course_weights_path)
 from .params import _stay_in_eval, freeze
@@ -129,7 +129,7 @@ def course_cnn(pretrained: bool = True, *, weights: str | os.PathLike | None = N
 
     Args:
         pretrained: load the course-pretrained weights shipped in ``tlhelpers/weights/``
-            (trained on SynDigits by ``python -m tlhelpers.zoo pretrain --framework torch``;
+            (trained on SynDigits by ``python -m tlhelpers.torch.pretrain``;
             see :func:`tlhelpers.zoo.course_weights_info`). ``False``: random initialisation.
         weights: a ``.pt`` state_dict file to load instead of the shipped one.
 
@@ -143,7 +143,7 @@ def course_cnn(pretrained: bool = True, *, weights: str | os.PathLike | None = N
             raise WeightsUnavailableError(
                 f"course_cnn weights not found at {path}. The shipped weights come with the "
                 "tlhelpers package; recreate them with: "
-                "python -m tlhelpers.zoo pretrain --framework torch")
+                "python -m tlhelpers.torch.pretrain")
         model.load_state_dict(torch.load(path, map_location="cpu", weights_only=True))
     return model.eval()
 

@@ -12,7 +12,7 @@ import types
 
 from torch import nn
 
-from ..counts import ParamCounts
+from ..params import ParamCounts
 
 
 

@@ -65,7 +65,7 @@ def fit(model: nn.Module, data: Any, *, epochs: int = 1, batch_size: int = 64,
         weight_decay: decoupled weight decay (AdamW); 0 for plain Adam.
         schedule: ``None`` (constant ``lr``) or ``"cosine"``: per-step decay from ``lr`` to 0.
         augment: ``f(x) -> x'`` applied to the whole NHWC NumPy training array at the start
-            of every epoch (e.g. ``lambda x: tlhelpers.zoo.augment_digits(x, rng)``).
+            of every epoch (e.g. ``lambda x: tlhelpers.data.augment.augment_digits(x, rng)``).
         validation: data evaluated after every epoch (adds ``val_loss``/``val_accuracy``).
         seed: seeds the shuffling and torch's generator (dropout) for a repeatable run.
         progress: one progress bar over the epochs.

@@ -9,7 +9,8 @@ import torch
 from torch import nn
 
 from ..data import Dataset
-from ..zoo import COURSE_CNN_BLOCKS, steps_to_epochs
+from ..schedules import steps_to_epochs
+from ..zoo import COURSE_CNN_BLOCKS
 from ..zoo import check_block_count as _check_k
 from .backbones import build_classifier, course_cnn
 from .params import freeze

@@ -1,4 +1,4 @@
-"""Parameter counts shared by both tracks' ``count_parameters``."""
+"""Parameter bookkeeping shared by both tracks (``tlhelpers.keras.params``, ``tlhelpers.torch.params``)."""
 
 from __future__ import annotations
 
