@@ -96,7 +96,7 @@ class AdaptationModel(keras.Model):
     def call(self, x, training=False):
         return self.classifier(x, training=training)
 
-    def losses_on(self, xs, ys, xt, training: bool = True) -> dict[str, Any]:
+    def step_losses(self, xs, ys, xt, training: bool = True) -> dict[str, Any]:
         """``loss``, ``class_loss``, ``align_loss`` (unweighted) and the source ``logits``."""
         if self.alignment is None:
             source, target = self.tap_model(xs, training=training), None
@@ -118,7 +118,7 @@ class AdaptationModel(keras.Model):
 
         (xs, xt), ys = data
         with tf.GradientTape() as tape:
-            out = self.losses_on(xs, ys, xt, training=True)
+            out = self.step_losses(xs, ys, xt, training=True)
             loss = out["loss"] + (ops.sum(self.losses) if self.losses else 0.0)
         variables = self.trainable_variables
         grads = tape.gradient(loss, variables)

@@ -48,7 +48,7 @@ class AdaptationModel(nn.Module):
     """A classifier (backbone → dropout → head, as ``build_classifier`` makes) with an
     alignment loss between source and target activations.
 
-    ``forward(x)`` is the classifier's. :meth:`losses` computes one step's losses;
+    ``forward(x)`` is the classifier's. :meth:`step_losses` computes one step's losses;
     :meth:`train_step` also takes the optimizer step. An ``alignment`` that is an
     ``nn.Module`` (a domain discriminator) is a submodule, so ``parameters()`` includes it.
     """
@@ -78,7 +78,7 @@ class AdaptationModel(nn.Module):
         logits = self.classifier.head(dropout(features) if dropout is not None else features)
         return {"features": features, "logits": logits}
 
-    def losses(self, xs: torch.Tensor, ys: torch.Tensor, xt: torch.Tensor,
+    def step_losses(self, xs: torch.Tensor, ys: torch.Tensor, xt: torch.Tensor,
                progress: float = 0.0) -> dict[str, torch.Tensor]:
         """``loss``, ``class_loss``, ``align_loss`` (unweighted) and the source ``logits``."""
         if self.alignment is None:
@@ -101,7 +101,7 @@ class AdaptationModel(nn.Module):
                    optimizer: torch.optim.Optimizer, progress: float = 0.0) -> dict[str, float]:
         """One optimizer step on a source batch and a target batch; returns the losses and
         the source batch accuracy as floats."""
-        out = self.losses(xs, ys, xt, progress)
+        out = self.step_losses(xs, ys, xt, progress)
         optimizer.zero_grad(set_to_none=True)
         out["loss"].backward()
         optimizer.step()
