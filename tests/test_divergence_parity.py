@@ -180,6 +180,28 @@ def test_track_losses_reject_bad_input_with_the_reference_messages(track):
             KD.coral_distance(np.ones((3, 2), np.int64), np.ones((3, 2)))
 
 
+@pytest.mark.parametrize("track", ["torch", "keras"])
+@pytest.mark.parametrize("name", ["sq_distances", "median_bandwidth", "kernel_bandwidths", "gaussian_kernel"])
+def test_track_kernel_pieces_reject_bad_input(track, name):
+    module = TD if track == "torch" else KD
+    args = (1.0,) if name == "gaussian_kernel" else ()
+
+    def call(x, y):
+        if track == "torch":
+            x, y = torch.tensor(x), torch.tensor(y)
+        return getattr(module, name)(x, y, *args)
+
+    x, y = data(6, 6, 3)
+    with pytest.raises(ValueError, match="same number of features"):
+        call(x, y[:, :2])
+    with pytest.raises(ValueError, match="source contains NaN"):
+        call(np.full_like(x, np.nan), y)
+    with pytest.raises(ValueError, match="target.*n_samples, n_features"):
+        call(x, y[0])
+    with pytest.raises(ValueError, match="features.*at least 2"):
+        module.covariance(torch.tensor(x[:1]) if track == "torch" else x[:1])
+
+
 # --------------------------------------------------------------------------------------
 # The adaptation loop: same weights and batches in both tracks give the same numbers
 # --------------------------------------------------------------------------------------

