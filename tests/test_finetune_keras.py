@@ -253,10 +253,14 @@ def test_gradual_unfreezing_trains_what_it_unfreezes():
     x, y = _data(4)
     model = _model()
     record = _Record(model)
-    F.fit(model, (x, y), epochs=3, batch_size=4, lr=1e-2,
-          callbacks=[F.GradualUnfreezing(model, every=1, start=2), record])
+    groups = F.param_groups(model, 1e-2, decay=0.5, include_frozen=True)
+    F.fit(model, (x, y), epochs=3, batch_size=4, optimizer=F.ParamGroupOptimizer(keras.optimizers.Adam(1e-2), groups),
+          schedule="one_cycle", callbacks=[F.GradualUnfreezing(model, every=1, start=2), record])
     assert record.changed == [{"stage2", "stage3", "head"}, {"stage1", "stage2", "stage3", "head"},
                               {"stem", "stage1", "stage2", "stage3", "head"}]
+    # each stage got a fresh optimizer, and the schedule went on across them
+    assert isinstance(model.optimizer, F.ParamGroupOptimizer) and int(model.optimizer.iterations) == 1
+    assert float(model.optimizer.learning_rate) == pytest.approx(schedules.one_cycle(3, 3, peak_lr=1e-2), rel=1e-5)
 
 
 @pytest.mark.parametrize("kwargs, name", [({"every": 0}, "every"), ({"start": 5}, "start"),
@@ -287,9 +291,9 @@ def _per_sample_fisher(model, x, y):
 
 
 def test_fisher_is_the_mean_of_per_sample_squared_gradients():
-    x, y = _data(6)
+    x, y = _data(5)
     model = _model()  # backbone frozen: its variables are in the Fisher all the same
-    fisher = F.fisher_diagonal(model, (x, y), batch_size=4)
+    fisher = F.fisher_diagonal(model, (x, y), batch_size=3)
     reference, batch_mean_squared = _per_sample_fisher(model, x, y)
     assert fisher.keys() == reference.keys()
     for path in fisher:
@@ -300,16 +304,16 @@ def test_fisher_is_the_mean_of_per_sample_squared_gradients():
 
 
 def test_fisher_with_the_models_own_labels_averages_over_classes():
-    x, y = _data(3)
+    x, y = _data(2)
     model = _model()
     fisher = F.fisher_diagonal(model, (x, y), labels="model")
     probs = np.asarray(keras.ops.softmax(model(x, training=False)))
     expected = {p: 0.0 for p in fisher}
-    for i in range(3):
+    for i in range(2):
         for c in range(3):  # the squared gradient of log p(c | x_i), weighted by p(c | x_i)
             single, _ = _per_sample_fisher(model, x[i:i + 1], np.array([c]))
             for p in expected:
-                expected[p] = expected[p] + probs[i, c] * single[p] / 3
+                expected[p] = expected[p] + probs[i, c] * single[p] / 2
     for p in fisher:
         np.testing.assert_allclose(np.asarray(fisher[p]), expected[p], rtol=1e-4, atol=1e-10)
 
@@ -449,3 +453,50 @@ def test_fit_with_a_schedule_and_balanced_batches():
 def test_fit_bad_input(kwargs, name):
     with pytest.raises(ValueError, match=name):
         F.fit(_model(), _data(4), **kwargs)
+
+
+# --------------------------------------------------------------------------------------
+# More bad input, for the functions not covered above
+# --------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("model, error", [
+    ("resnet", TypeError), (None, TypeError),
+    (keras.Sequential([keras.Input((2,)), keras.layers.Dense(2)]), ValueError),
+])
+def test_block_parameters_bad_model(model, error):
+    with pytest.raises(error, match="model"):
+        F.block_parameters(model)
+    with pytest.raises(error, match="model"):
+        F.block_names(model)
+
+
+@pytest.mark.parametrize("kwargs, data, name", [
+    ({"strength": -1.0}, None, "strength"),
+    ({"strength": 1.0, "labels": "soft"}, None, "labels"),
+    ({"strength": 1.0}, (np.zeros((0, 32, 32, 3), np.float32), np.zeros(0)), "data"),
+])
+def test_ewc_bad_input(kwargs, data, name):
+    with pytest.raises(ValueError, match=name):
+        F.EWC(_model(), _data(2) if data is None else data, **kwargs)
+
+
+@pytest.mark.parametrize("params", [[1.0], "weights", None])
+def test_snapshot_bad_input(params):
+    with pytest.raises(ValueError, match="params"):
+        F.snapshot(params)
+
+
+@pytest.mark.parametrize("values", [[], [0.1, math.nan], "0.1", [-0.1], ["a"]])
+def test_lr_schedule_values_bad_input(values):
+    with pytest.raises(ValueError, match="values"):
+        F.LRSchedule(values)
+
+
+@pytest.mark.parametrize("model, penalty, error, name", [
+    ("net", lambda: 0.0, TypeError, "model"),
+    (None, lambda: 0.0, TypeError, "model"),
+    ("ok", 1.0, ValueError, "penalty"),
+])
+def test_penalized_model_bad_input(model, penalty, error, name):
+    with pytest.raises(error, match=name):
+        F.PenalizedModel(_model() if model == "ok" else model, penalty)

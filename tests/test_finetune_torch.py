@@ -404,7 +404,7 @@ def test_l2sp_anchors_the_backbone_and_shrinks_the_head():
     model = _model(freeze=False)
     l2sp = F.L2SP(model, alpha=0.5, beta=0.25)
     assert set(l2sp.new_params) == {"head.weight", "head.bias"}
-    head = sum(float((p ** 2).sum()) for p in model.head.parameters())
+    head = sum(float((p.detach() ** 2).sum()) for p in model.head.parameters())
     assert float(l2sp().detach()) == pytest.approx(0.5 * 0.25 * head, rel=1e-5)
     with torch.no_grad():
         model.backbone.stem_conv.weight.add_(0.1)
@@ -518,3 +518,39 @@ def test_reduce_lr_on_plateau():
 def test_fit_bad_input(kwargs, name):
     with pytest.raises(ValueError, match=name):
         F.fit(_model(), _data(4), device="cpu", **kwargs)
+
+
+# --------------------------------------------------------------------------------------
+# More bad input, for the functions not covered above
+# --------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("model, error", [("resnet", TypeError), (None, TypeError), (nn.Linear(2, 2), ValueError)])
+def test_block_parameters_bad_model(model, error):
+    with pytest.raises(error, match="model"):
+        F.block_parameters(model)
+    with pytest.raises(error, match="model"):
+        F.block_names(model)
+
+
+@pytest.mark.parametrize("kwargs, data, name", [
+    ({"strength": -1.0}, None, "strength"),
+    ({"strength": 1.0, "labels": "soft"}, None, "labels"),
+    ({"strength": 1.0}, (np.zeros((0, 32, 32, 3), np.float32), np.zeros(0)), "data"),
+])
+def test_ewc_bad_input(kwargs, data, name):
+    with pytest.raises(ValueError, match=name):
+        F.EWC(_model(), _data(2) if data is None else data, **kwargs)
+
+
+@pytest.mark.parametrize("params", [[nn.Parameter(torch.zeros(1))], "weights", None])
+def test_snapshot_bad_input(params):
+    with pytest.raises(ValueError, match="params"):
+        F.snapshot(params)
+
+
+@pytest.mark.parametrize("labels, num, name", [
+    (np.zeros((2, 2), int), None, "labels"), (np.array([], int), None, "labels"), (np.array([0, 1]), -3, "num_samples"),
+])
+def test_balanced_sampler_bad_input(labels, num, name):
+    with pytest.raises(ValueError, match=name):
+        F.balanced_sampler(labels, num)

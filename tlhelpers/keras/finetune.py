@@ -178,6 +178,7 @@ def unfreeze(model: keras.Model, top_k: int, *, bn_trainable: bool = False) -> k
     arch, backbone = _find_backbone(model)
     blocks = core.BACKBONE_BLOCKS[arch]
     k = core.check_top_k(top_k, blocks)
+    block_parameters(model)  # every backbone variable has a block
     if bn_trainable and any(isinstance(layer, InferenceMode) for layer in walk_layers(model)):
         raise ValueError("bn_trainable=True lets BatchNorm use batch statistics, but this model runs its "
                          "backbone in inference mode (build_classifier(..., bn_inference=True)); build it "
@@ -316,7 +317,8 @@ class ParamGroupOptimizer(keras.optimizers.Optimizer):
         unknown = [v.path for v in var_list if v.path not in self.multipliers]
         if unknown:
             raise ValueError(f"variable(s) {', '.join(map(repr, unknown[:3]))} are in no parameter group; "
-                             "build the groups with param_groups(model, ...) after unfreezing.")
+                             "build the groups after unfreezing, or with param_groups(model, lr, "
+                             "include_frozen=True) to cover blocks unfrozen later.")
         self.inner.build(var_list)
         super().build(var_list)
 
@@ -381,9 +383,15 @@ class LRSchedule(keras.optimizers.schedules.LearningRateSchedule):
     ``optimizer.iterations`` (steps past the end keep the last rate)."""
 
     def __init__(self, values: Iterable[float]) -> None:
-        self.values = [float(v) for v in values]
-        if not self.values:
-            raise ValueError("values must hold the learning rate of at least one step.")
+        try:
+            table = np.asarray(values, dtype=np.float64).reshape(-1)
+        except (TypeError, ValueError):
+            table = np.empty(0)
+        if isinstance(values, (str, bytes)) or table.size == 0 or not np.all(np.isfinite(table)) \
+                or np.any(table < 0):
+            raise ValueError(f"values must be the learning rates (finite, >= 0) of at least one step, "
+                             f"got {str(values)[:80]!r}.")
+        self.values = table.tolist()
         self._table = ops.convert_to_tensor(np.asarray(self.values, np.float32))
 
     def __call__(self, step):
@@ -554,6 +562,8 @@ def snapshot(params: Mapping[str, Any]) -> dict[str, tf.Tensor]:
     The values are copied into constant tensors (COURSE.md §5 item 11 — keeping the
     variables themselves would follow the live weights and make the penalty zero forever).
     """
+    if not isinstance(params, Mapping):
+        raise ValueError(f"params must be a dict {{path: variable}}, got {type(params).__name__}.")
     return {n: ops.convert_to_tensor(np.array(v.numpy() if isinstance(v, keras.Variable) else v, copy=True))
             for n, v in params.items()}
 

@@ -501,6 +501,8 @@ def snapshot(params: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
     ``detach()`` alone, or the dict of parameters itself, would follow the live weights and
     make the penalty zero forever).
     """
+    if not isinstance(params, Mapping):
+        raise ValueError(f"params must be a dict {{name: parameter}}, got {type(params).__name__}.")
     return {n: p.detach().clone() for n, p in params.items()}
 
 
