@@ -70,6 +70,23 @@ def test_check_top_k_bad_input(top_k):
         F.check_top_k(top_k, COURSE_CNN_BLOCKS)
 
 
+def test_resolve_top_k_by_number_or_by_block():
+    assert [F.resolve_top_k(COURSE_CNN_BLOCKS, from_block=b) for b in (*COURSE_CNN_BLOCKS, "head")] == [4, 3, 2, 1, 0]
+    assert F.resolve_top_k(COURSE_CNN_BLOCKS, top_k=3) == 3
+
+
+@pytest.mark.parametrize("top_k, from_block, match", [
+    (None, "stage4", "from_block='stage4' is not a block.*stem, stage1, stage2, stage3, head"),
+    (None, "layer3", "from_block='layer3' is not a block"),
+    (2, "stage2", "exactly one of top_k"),
+    (None, None, "exactly one of top_k"),
+    (7, None, "top_k"),
+])
+def test_resolve_top_k_bad_input(top_k, from_block, match):
+    with pytest.raises(ValueError, match=match):
+        F.resolve_top_k(COURSE_CNN_BLOCKS, top_k, from_block)
+
+
 @pytest.mark.parametrize("value", [-0.1, math.nan, "1", None])
 def test_check_strength_bad_input(value):
     with pytest.raises(ValueError, match="strength must be a finite number >= 0"):

@@ -131,6 +131,15 @@ def test_unfreeze_bad_top_k(top_k):
         F.unfreeze(_model(), top_k)
 
 
+def test_unfreeze_from_a_named_block():
+    a, b = F.unfreeze(_model(), 2), F.unfreeze(_model(), from_block="stage2")
+    assert [p.requires_grad for p in a.parameters()] == [p.requires_grad for p in b.parameters()]
+    with pytest.raises(ValueError, match="from_block='conv5' is not a block"):
+        F.unfreeze(_model(), from_block="conv5")
+    with pytest.raises(ValueError, match="exactly one"):
+        F.unfreeze(_model())
+
+
 def test_unfreeze_bad_model_and_flag():
     with pytest.raises(ValueError, match="bn_trainable"):
         F.unfreeze(_model(), 1, bn_trainable="yes")

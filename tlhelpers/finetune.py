@@ -31,6 +31,7 @@ __all__ = [
     "discriminative_multipliers",
     "ewc_penalty",
     "l2sp_penalty",
+    "resolve_top_k",
     "top_k_at_epoch",
 ]
 
@@ -62,6 +63,24 @@ def check_top_k(top_k: Any, blocks: Sequence[str]) -> int:
         raise ValueError(f"top_k must be an integer from 0 (head only) to {n} (every block: "
                          f"{', '.join(blocks)}), got {top_k!r}.")
     return int(top_k)
+
+
+def resolve_top_k(blocks: Sequence[str], top_k: Any = None, from_block: Any = None) -> int:
+    """How many of the top ``blocks`` to unfreeze, given either ``top_k`` or ``from_block``.
+
+    ``from_block`` is Keras's ``fine_tune_at`` by block name: that block and every block
+    above it train (``from_block="head"``: the head alone). Exactly one of the two is given.
+    """
+    if (top_k is None) == (from_block is None):
+        raise ValueError(f"give exactly one of top_k (a number of blocks) and from_block (a block name), "
+                         f"got top_k={top_k!r}, from_block={from_block!r}.")
+    if top_k is not None:
+        return check_top_k(top_k, blocks)
+    names = [*blocks, HEAD]
+    if from_block not in names:
+        raise ValueError(f"from_block={from_block!r} is not a block of this model; its blocks are "
+                         f"{', '.join(names)}.")
+    return len(blocks) - names.index(from_block)
 
 
 def check_decay(decay: Any) -> float:

@@ -160,11 +160,13 @@ def block_names(model: keras.Model) -> tuple[str, ...]:
     return tuple(block_parameters(model))
 
 
-def unfreeze(model: keras.Model, top_k: int, *, bn_trainable: bool = False) -> keras.Model:
+def unfreeze(model: keras.Model, top_k: int | None = None, *,
+             from_block: str | None = None, bn_trainable: bool = False) -> keras.Model:
     """Train the head and the top ``top_k`` blocks of the backbone; freeze the rest.
 
     Blocks, not layer indices: ``top_k=0`` trains the head alone (feature extraction),
-    ``top_k=len(backbone blocks)`` fine-tunes everything. BatchNorm layers stay frozen —
+    ``top_k=len(backbone blocks)`` fine-tunes everything; or name the lowest block to train,
+    ``from_block="stage2"`` (Keras's ``fine_tune_at``, by block). BatchNorm layers stay frozen —
     in Keras 3 a frozen BatchNormalization runs in inference mode — even in unfrozen blocks,
     unless ``bn_trainable=True``: then those of the unfrozen blocks learn their scale and
     shift and normalise with batch statistics in training mode (which a backbone wrapped in
@@ -177,7 +179,7 @@ def unfreeze(model: keras.Model, top_k: int, *, bn_trainable: bool = False) -> k
         raise ValueError(f"bn_trainable must be True or False, got {bn_trainable!r}.")
     arch, backbone = _find_backbone(model)
     blocks = core.BACKBONE_BLOCKS[arch]
-    k = core.check_top_k(top_k, blocks)
+    k = core.resolve_top_k(blocks, top_k, from_block)
     block_parameters(model)  # every backbone variable has a block
     if bn_trainable and any(isinstance(layer, InferenceMode) for layer in walk_layers(model)):
         raise ValueError("bn_trainable=True lets BatchNorm use batch statistics, but this model runs its "

@@ -157,11 +157,13 @@ def _block_modules(model: nn.Module) -> dict[str, list[nn.Module]]:
     return blocks
 
 
-def unfreeze(model: nn.Module, top_k: int, *, bn_trainable: bool = False) -> nn.Module:
+def unfreeze(model: nn.Module, top_k: int | None = None, *,
+             from_block: str | None = None, bn_trainable: bool = False) -> nn.Module:
     """Train the head and the top ``top_k`` blocks of the backbone; freeze the rest.
 
     Blocks, not layer indices: ``top_k=0`` trains the head alone (feature extraction),
-    ``top_k=len(backbone blocks)`` fine-tunes everything. Frozen blocks get
+    ``top_k=len(backbone blocks)`` fine-tunes everything; or name the lowest block to train,
+    ``from_block="stage2"`` (Keras's ``fine_tune_at``, by block). Frozen blocks get
     :func:`tlhelpers.torch.freeze` (no gradients, eval mode that survives ``model.train()``).
     BatchNorm layers stay frozen in inference mode even in unfrozen blocks (their statistics
     and affine weights are kept) unless ``bn_trainable=True``: then those of the unfrozen
@@ -174,7 +176,7 @@ def unfreeze(model: nn.Module, top_k: int, *, bn_trainable: bool = False) -> nn.
         raise ValueError(f"bn_trainable must be True or False, got {bn_trainable!r}.")
     blocks = _block_modules(model)
     backbone = [b for b in blocks if b != HEAD]
-    k = core.check_top_k(top_k, backbone)
+    k = core.resolve_top_k(backbone, top_k, from_block)
     trainable = set(backbone[len(backbone) - k:]) | {HEAD}
     for block, modules in blocks.items():
         for module in modules:
