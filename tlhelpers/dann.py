@@ -16,7 +16,10 @@ argument checks. The λ_p and learning-rate schedules are in :mod:`tlhelpers.sch
 from __future__ import annotations
 
 import math
+import numbers
 from typing import Any
+
+import numpy as np
 
 __all__ = ["PAPER_DIGITS_NETWORK", "PAPER_GAP_CLOSED", "PAPER_TABLE2", "check_lambda", "gap_closed"]
 
@@ -45,11 +48,9 @@ PAPER_DIGITS_NETWORK: dict[str, Any] = {
 
 def check_lambda(value: Any, name: str = "lambda_") -> float:
     """``value`` as a float if it is a finite number >= 0 (a gradient-reversal coefficient)."""
-    try:
-        out = float(value)
-    except (TypeError, ValueError):
-        out = math.nan
-    if isinstance(value, bool) or not math.isfinite(out) or out < 0:
+    number = isinstance(value, numbers.Real) and not isinstance(value, (bool, np.bool_))
+    out = float(value) if number else math.nan
+    if not math.isfinite(out) or out < 0:
         hint = " (the reversal is the layer itself: λ is its strength, never negative)" \
             if math.isfinite(out) and out < 0 else ""
         raise ValueError(f"{name} must be a finite number >= 0{hint}, got {value!r}.")
