@@ -78,7 +78,7 @@ def main(argv: list[str] | None = None) -> int:
     discriminator = keras.Sequential([disc, keras.layers.Activation("sigmoid")])
     lam = tf.Variable(0.0, trainable=False)
     peer = AdaptDANN(encoder=encoder, task=task, discriminator=discriminator, Xt=tgt.x, lambda_=lam,
-                     loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+                     loss=keras.losses.CategoricalCrossentropy(from_logits=True),  # ADAPT wants one-hot labels
                      optimizer=keras.optimizers.SGD(0.01, momentum=0.9), metrics=["acc"], copy=False,
                      random_state=args.seed, verbose=0)
     peer_callbacks = [UpdateLambda(lambda_max=1.0, max_steps=total, gamma=10.0)]
@@ -96,7 +96,7 @@ def main(argv: list[str] | None = None) -> int:
                 batches = tf.data.Dataset.from_tensor_slices(((src.x[i_s], tgt.x[i_t]), src.y[i_s])).batch(BATCH)
                 ours.fit(batches, epochs=1, verbose=0, callbacks=ours_callbacks)
             else:
-                history = peer.fit(src.x, src.y, Xt=tgt.x, epochs=1, batch_size=BATCH, verbose=0,
+                peer.fit(src.x, np.eye(10, dtype=np.float32)[src.y], Xt=tgt.x, epochs=1, batch_size=BATCH, verbose=0,
                                    callbacks=peer_callbacks)
                 if steps["adapt"] is None:
                     steps["adapt"] = int(peer_callbacks[0].steps)

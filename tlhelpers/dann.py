@@ -47,12 +47,13 @@ PAPER_DIGITS_NETWORK: dict[str, Any] = {
 
 
 def check_lambda(value: Any, name: str = "lambda_") -> float:
-    """``value`` as a float if it is a finite number >= 0 (a gradient-reversal coefficient)."""
+    """``value`` as a float if it is a finite number >= 0 (a gradient-reversal coefficient,
+    or another weight named ``name``)."""
     number = isinstance(value, numbers.Real) and not isinstance(value, (bool, np.bool_))
     out = float(value) if number else math.nan
     if not math.isfinite(out) or out < 0:
         hint = " (the reversal is the layer itself: λ is its strength, never negative)" \
-            if math.isfinite(out) and out < 0 else ""
+            if name == "lambda_" and math.isfinite(out) and out < 0 else ""
         raise ValueError(f"{name} must be a finite number >= 0{hint}, got {value!r}.")
     return out
 

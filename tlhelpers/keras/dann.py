@@ -64,7 +64,7 @@ def gradient_reversal(x, lambda_: Any = 1.0):
     """
     import tensorflow as tf
 
-    if isinstance(lambda_, (int, float, np.integer, np.floating)) or lambda_ is None:
+    if not (isinstance(lambda_, keras.Variable) or tf.is_tensor(lambda_)):
         lambda_ = check_lambda(lambda_)
     lam = ops.convert_to_tensor(lambda_)
 
@@ -358,7 +358,8 @@ class DANN(AdaptationModel):
         self._setup(classifier, DomainAdversarialLoss(discriminator), lambda_, trade_off, tap, kwargs)
 
     def _setup(self, classifier, loss, lambda_, trade_off, tap, kwargs) -> None:
-        AdaptationModel.__init__(self, classifier, loss, taps=(tap,), weight=trade_off, **kwargs)
+        AdaptationModel.__init__(self, classifier, loss, taps=(tap,), weight=check_lambda(trade_off, "trade_off"),
+                                 **kwargs)
         self.lambda_ = _check_lambda_schedule(lambda_)
         self.trackers["domain_accuracy"] = keras.metrics.Mean(name="domain_accuracy")
         self.set_progress(0.0)

@@ -373,7 +373,7 @@ class DANN(AdaptationModel):
 
     def _setup(self, classifier: nn.Module, loss: DomainAdversarialLoss, lambda_: float | Schedule,
                trade_off: float, tap: str) -> None:
-        AdaptationModel.__init__(self, classifier, loss, taps=(tap,), weight=trade_off)
+        AdaptationModel.__init__(self, classifier, loss, taps=(tap,), weight=check_lambda(trade_off, "trade_off"))
         self.lambda_ = _check_lambda_schedule(lambda_)
         self.set_progress(0.0)
 
