@@ -33,7 +33,7 @@ def test_schedules_are_the_papers():
 @pytest.mark.parametrize("bad", [-0.1, 1.5, float("nan"), "half", True, None])
 def test_schedules_reject_a_progress_outside_0_1(bad):
     for schedule in (dann_lambda, dann_lr):
-        with pytest.raises(ValueError, match="progress must be a number in"):
+        with pytest.raises(ValueError, match="progress must be a finite number >= 0 and <= 1"):
             schedule(bad)
 
 
