@@ -231,3 +231,40 @@ def plot_schedules(schedules: dict[str, Sequence[float] | np.ndarray], *, ax=Non
     ax.legend()
     ax.grid(alpha=0.3)
     return ax
+
+
+# ======================================================================================
+# Domain-adversarial training: the two schedules of Ganin et al. (JMLR 2016, §5.2.2)
+# (Lesson 04; both tracks wrap these in tlhelpers.{keras,torch}.dann)
+# ======================================================================================
+
+def dann_lambda(progress: float, *, gamma: float = 10.0) -> float:
+    r"""The gradient-reversal coefficient of DANN at training progress p:
+
+    .. math:: \lambda_p = \frac{2}{1 + \exp(-\gamma p)} - 1, \qquad \gamma = 10,
+
+    from 0 at the start to ≈ 1 at the end (λ(0.1) = 0.4621, λ(0.5) = 0.9866), so the
+    domain classifier's still-noisy signal is damped while it learns (Ganin et al., JMLR
+    2016, §5.2.2). ``progress`` is steps done / total steps.
+    """
+    p = _number(progress, "progress", low=0.0, high=1.0)
+    g = _number(gamma, "gamma", low=0.0, low_open=True)
+    return 2.0 / (1.0 + math.exp(-g * p)) - 1.0
+
+
+def dann_lr(progress: float, *, alpha: float = 10.0, beta: float = 0.75) -> float:
+    r"""The learning-rate annealing factor of DANN at training progress p:
+
+    .. math:: \frac{\mu_p}{\mu_0} = \frac{1}{(1 + \alpha p)^{\beta}}, \qquad \alpha = 10,\ \beta = 0.75
+
+    (Ganin et al., JMLR 2016, §5.2.2, with μ0 = 0.01 and SGD, momentum 0.9). A *factor*:
+    each parameter group's own rate is multiplied by it, so rates that differ between
+    groups keep their ratio (COURSE.md §5 item 5). ``dann_lr(1.0) = 11**-0.75 ≈ 0.1656``.
+    """
+    p = _number(progress, "progress", low=0.0, high=1.0)
+    a = _number(alpha, "alpha", low=0.0)
+    b = _number(beta, "beta", low=0.0)
+    return 1.0 / (1.0 + a * p) ** b
+
+
+__all__ += ["dann_lambda", "dann_lr"]

@@ -17,7 +17,7 @@ from ..environment import EnvReport  # noqa: E402
 from ..environment import env_report as _env_report  # noqa: E402
 from ..seeding import seed_everything as _seed_everything  # noqa: E402
 from . import backbones, data, layers, training, transfer  # noqa: E402
-from . import adapt, divergence  # noqa: E402
+from . import adapt, dann, divergence  # noqa: E402
 from . import finetune  # noqa: E402
 from .data import to_tf_dataset  # noqa: E402
 from .device import describe_devices, get_device, gpu_names, mixed_precision  # noqa: E402
@@ -44,7 +44,7 @@ def env_report() -> EnvReport:
 
 
 __all__ = [
-    "adapt", "divergence",
+    "adapt", "dann", "divergence",
     "finetune",
     "to_tf_dataset",
     "backbones",

@@ -65,8 +65,9 @@ class AdaptationModel(keras.Model):
 
     ``call(x)`` is the classifier's. ``train_step`` takes batches
     ``((source_images, target_images), source_labels)``. The current alignment weight is
-    the non-trainable variable ``alignment_weight``, which :func:`fit_adapt` sets before
-    every step from ``weight`` (a number, or a function of the training progress).
+    the non-trainable variable ``alignment_weight``, which :meth:`set_progress` (called by
+    :func:`fit_adapt` before every step) sets from ``weight`` (a number, or a function of
+    the training progress) without retracing the step.
     """
 
     def __init__(self, classifier: keras.Model, alignment: Alignment | None = None, *,
@@ -96,8 +97,18 @@ class AdaptationModel(keras.Model):
     def call(self, x, training=False):
         return self.classifier(x, training=training)
 
+    def set_progress(self, progress: float) -> None:
+        """Set what depends on the training progress p ∈ [0, 1]: the alignment weight."""
+        self.alignment_weight.assign(weight_at(self.weight, progress))
+
+    def alignment_terms(self, source: dict, target: dict) -> tuple[Any, dict[str, Any]]:
+        """The unweighted alignment loss Σ_taps alignment(source[tap], target[tap]), and any
+        extra quantities to log (none here; DANN adds the discriminator's accuracy)."""
+        return sum(ops.cast(self.alignment(source[t], target[t]), "float32") for t in self.taps), {}
+
     def step_losses(self, xs, ys, xt, training: bool = True) -> dict[str, Any]:
-        """``loss``, ``class_loss``, ``align_loss`` (unweighted) and the source ``logits``."""
+        """``loss``, ``class_loss``, ``align_loss`` (unweighted), the extras of
+        :meth:`alignment_terms` and the source ``logits``."""
         if self.alignment is None:
             source, target = self.tap_model(xs, training=training), None
         else:
@@ -106,12 +117,14 @@ class AdaptationModel(keras.Model):
             source = {k: v[:m] for k, v in out.items()}
             target = {k: v[m:] for k, v in out.items()}
         class_loss = ops.mean(keras.losses.sparse_categorical_crossentropy(ys, source["logits"], from_logits=True))
+        extra: dict[str, Any] = {}
         if target is None:
             align = ops.zeros((), dtype=class_loss.dtype)
         else:
-            align = sum(ops.cast(self.alignment(source[t], target[t]), class_loss.dtype) for t in self.taps)
+            align, extra = self.alignment_terms(source, target)
+            align = ops.cast(align, class_loss.dtype)
         loss = class_loss + ops.cast(self.alignment_weight, class_loss.dtype) * align
-        return {"loss": loss, "class_loss": class_loss, "align_loss": align, "logits": source["logits"]}
+        return {"loss": loss, "class_loss": class_loss, "align_loss": align, **extra, "logits": source["logits"]}
 
     def train_step(self, data):
         import tensorflow as tf
@@ -131,16 +144,19 @@ class AdaptationModel(keras.Model):
 
 
 class _Progress(keras.callbacks.Callback):
-    """Before every step: the alignment weight and the learning rate at progress p."""
+    """Before every step: what depends on the progress p (the model's :meth:`set_progress`)
+    and, with a schedule, the learning rate ``lr × factor(p)`` (``lr``: the optimizer's own
+    rate at the start; per-variable multipliers on top of it are the optimizer's business)."""
 
-    def __init__(self, weight, schedule, lr: float, total: int, first_step: int) -> None:
+    def __init__(self, schedule, lr: float, total: int, first_step: int) -> None:
         super().__init__()
-        self.weight, self.schedule, self.lr, self.total, self.step = weight, schedule, lr, total, first_step
+        self.schedule, self.lr, self.total, self.step = schedule, lr, total, first_step
 
     def on_train_batch_begin(self, batch, logs=None):
         p = self.step / self.total
-        self.model.alignment_weight.assign(weight_at(self.weight, p))
-        self.model.optimizer.learning_rate.assign(self.lr * lr_factor(self.schedule, p))
+        self.model.set_progress(p)
+        if self.schedule is not None:
+            self.model.optimizer.learning_rate.assign(self.lr * lr_factor(self.schedule, p))
         self.step += 1
 
 
@@ -156,44 +172,61 @@ def _target_images(target: Any) -> np.ndarray:
 
 def _check_input_shape(model: keras.Model, x: np.ndarray, name: str) -> None:
     expected = tuple(model.input_shape[1:])
-    if x.ndim != 4 or any(e is not None and e != s for e, s in zip(expected, x.shape[1:])):
-        raise ValueError(f"{name} has images of shape {tuple(x.shape[1:])}, but the model takes "
-                         f"{expected} (H, W, C).")
+    if x.ndim != len(expected) + 1 or any(e is not None and e != s for e, s in zip(expected, x.shape[1:])):
+        what = "images" if len(expected) == 3 else "inputs"
+        raise ValueError(f"{name} has {what} of shape {tuple(x.shape[1:])}, but the model takes "
+                         f"{expected}{' (H, W, C)' if len(expected) == 3 else ''}.")
 
 
 def fit_adapt(model: keras.Model, source: Any, target: Any, *, alignment: Alignment | None = None,
-              taps: Sequence[str] = ("features",), weight: float | Callable[[float], float] = 1.0,
+              taps: Sequence[str] | None = None, weight: float | Callable[[float], float] | None = None,
               epochs: int = 1, batch_size: int = 64, lr: float = 1e-3, weight_decay: float = 0.0,
+              optimizer: keras.optimizers.Optimizer | None = None,
               schedule: str | Callable[[float], float] | None = None, validation: Any = None,
               seed: int | None = None, progress: bool = True) -> dict[str, list[float]]:
     """Train ``model`` (a classifier from ``build_classifier``, in place) on labelled source
     and unlabelled target data.
 
     Args:
-        model: backbone → (dropout) → ``"head"`` classifier giving logits.
-        source: labelled source data (a Dataset or an ``(x, y)`` pair, NHWC images).
+        model: backbone → (dropout) → ``"head"`` classifier giving logits; or an
+            :class:`AdaptationModel` already holding its alignment (e.g. a ``DANN``), in
+            which case ``alignment``, ``taps`` and ``weight`` are not given.
+        source: labelled source data (a Dataset or an ``(x, y)`` pair, NHWC images, or
+            feature vectors ``(N, d)`` for a model that takes them).
         target: target images (a Dataset, a pair or an array); their labels are never read.
         alignment: ``f(source_activations, target_activations) -> scalar`` added to the
             source cross-entropy for each tap, e.g. ``divergence.coral_distance``; ``None``
             trains on the source only (the target is not used).
-        taps: which activations to align: ``"features"``, ``"logits"`` or both.
-        weight: the alignment weight w, or a function of the progress p ∈ [0, 1).
+        taps: which activations to align: ``"features"`` (default), ``"logits"`` or both.
+        weight: the alignment weight w (default 1), or a function of the progress p ∈ [0, 1).
         epochs, batch_size, lr, weight_decay: as in :func:`tlhelpers.keras.training.fit`
             (Adam, epsilon 1e-7); an epoch is ``len(source) // batch_size`` steps.
-        schedule: learning-rate multiplier: ``None``, ``"cosine"`` or a function of p.
+        optimizer: your own (e.g. SGD with momentum) instead of Adam(``lr``, ``weight_decay``),
+            with a constant learning rate if ``schedule`` is given.
+        schedule: learning-rate multiplier: ``None``, ``"cosine"`` or a function of p
+            (e.g. :func:`tlhelpers.schedules.dann_lr`), applied to the optimizer's own
+            rate at the start, in place: the optimizer and its state are never rebuilt.
         validation: labelled data evaluated after every epoch (``val_loss``, ``val_accuracy``).
         seed: seeds the batches and Keras (dropout, a discriminator's initialisation).
         progress: one progress bar over the epochs.
 
-    Returns the per-epoch means ``{"loss", "class_loss", "align_loss", "accuracy"}`` (+
-    ``val_*``); ``align_loss`` is unweighted, accuracy is on the source batches.
+    Returns the per-epoch means ``{"loss", "class_loss", "align_loss", "accuracy"}`` (+ the
+    model's extras, e.g. a DANN's ``domain_accuracy``, + ``val_*``); ``align_loss`` is
+    unweighted, accuracy is on the source batches.
     """
     import tensorflow as tf
     from tqdm.auto import tqdm
 
     if seed is not None:
         keras.utils.set_random_seed(int(seed))
-    adapter = AdaptationModel(model, alignment, taps=taps, weight=weight)
+    if isinstance(model, AdaptationModel):
+        if alignment is not None or taps is not None or weight is not None:
+            raise ValueError("model is already an AdaptationModel (e.g. a DANN) with its own alignment, taps "
+                             "and weight; pass alignment, taps or weight only with a plain classifier.")
+        adapter, model = model, model.classifier
+    else:
+        adapter = AdaptationModel(model, alignment, taps=("features",) if taps is None else taps,
+                                  weight=1.0 if weight is None else weight)
     epochs, batch_size = positive_int(epochs, "epochs"), positive_int(batch_size, "batch_size")
     lr_factor(schedule, 0.0)
     xs, ys = _as_xy(source, "source")
@@ -203,21 +236,31 @@ def fit_adapt(model: keras.Model, source: Any, target: Any, *, alignment: Alignm
     _check_input_shape(model, xt, "target")
     source_idx, target_idx = paired_batches(len(xs), len(xt), batch_size, epochs, seed)
     steps = source_idx.shape[1]
-    adapter.compile(optimizer=keras.optimizers.Adam(learning_rate=lr, epsilon=1e-7,
-                                                    weight_decay=weight_decay if weight_decay else None))
+    if optimizer is None:
+        optimizer = keras.optimizers.Adam(learning_rate=lr, epsilon=1e-7,
+                                          weight_decay=weight_decay if weight_decay else None)
+    elif not isinstance(optimizer, keras.optimizers.Optimizer):
+        raise TypeError(f"optimizer must be a Keras optimizer, got {type(optimizer).__name__}.")
+    base_lr = None
+    if schedule is not None:
+        if isinstance(optimizer._learning_rate, keras.optimizers.schedules.LearningRateSchedule):
+            raise ValueError("optimizer has a LearningRateSchedule; schedule= sets the rate itself and needs "
+                             "an optimizer with a constant learning rate.")
+        base_lr = float(keras.ops.convert_to_numpy(optimizer.learning_rate))
+    adapter.compile(optimizer=optimizer)
     xs_t, ys_t, xt_t = tf.constant(xs), tf.constant(ys), tf.constant(xt)
 
     def gather(i_s, i_t):
         return (tf.gather(xs_t, i_s), tf.gather(xt_t, i_t)), tf.gather(ys_t, i_s)
 
-    history: dict[str, list[float]] = {k: [] for k in ("loss", "class_loss", "align_loss", "accuracy")}
+    history: dict[str, list[float]] = {}
     bar = tqdm(range(epochs), desc="fit_adapt", unit="epoch", disable=not progress, leave=False)
     for epoch in bar:
         batches = tf.data.Dataset.from_tensor_slices((source_idx[epoch], target_idx[epoch])).map(gather)
         logs = adapter.fit(batches, epochs=epoch + 1, initial_epoch=epoch, shuffle=False, verbose=0,
-                           callbacks=[_Progress(weight, schedule, lr, epochs * steps, epoch * steps)]).history
-        for k in history:
-            history[k].append(float(logs[k][-1]))
+                           callbacks=[_Progress(schedule, base_lr, epochs * steps, epoch * steps)]).history
+        for k, v in logs.items():
+            history.setdefault(k, []).append(float(v[-1]))
         if validation is not None:
             val = evaluate(model, validation, batch_size=max(batch_size, 256))
             history.setdefault("val_loss", []).append(val["loss"])

@@ -80,7 +80,8 @@ class AdaptationModel(nn.Module):
 
     def step_losses(self, xs: torch.Tensor, ys: torch.Tensor, xt: torch.Tensor,
                progress: float = 0.0) -> dict[str, torch.Tensor]:
-        """``loss``, ``class_loss``, ``align_loss`` (unweighted) and the source ``logits``."""
+        """``loss``, ``class_loss``, ``align_loss`` (unweighted), the extras of
+        :meth:`alignment_terms` and the source ``logits``."""
         if self.alignment is None:
             out = self.activations(xs)
             source, target = out, None
@@ -90,22 +91,29 @@ class AdaptationModel(nn.Module):
             source = {k: v[:m] for k, v in out.items()}
             target = {k: v[m:] for k, v in out.items()}
         class_loss = nn.functional.cross_entropy(source["logits"], ys)
+        extra: dict[str, torch.Tensor] = {}
         if target is None:
             align = torch.zeros((), dtype=class_loss.dtype, device=class_loss.device)
         else:
-            align = sum(self.alignment(source[t], target[t]) for t in self.taps)
+            align, extra = self.alignment_terms(source, target)
         loss = class_loss + weight_at(self.weight, progress) * align
-        return {"loss": loss, "class_loss": class_loss, "align_loss": align, "logits": source["logits"]}
+        return {"loss": loss, "class_loss": class_loss, "align_loss": align, **extra, "logits": source["logits"]}
+
+    def alignment_terms(self, source: dict[str, torch.Tensor],
+                        target: dict[str, torch.Tensor]) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        """The unweighted alignment loss Σ_taps alignment(source[tap], target[tap]), and any
+        extra quantities to log (none here; DANN adds the discriminator's accuracy)."""
+        return sum(self.alignment(source[t], target[t]) for t in self.taps), {}
 
     def train_step(self, xs: torch.Tensor, ys: torch.Tensor, xt: torch.Tensor,
                    optimizer: torch.optim.Optimizer, progress: float = 0.0) -> dict[str, float]:
-        """One optimizer step on a source batch and a target batch; returns the losses and
-        the source batch accuracy as floats."""
+        """One optimizer step on a source batch and a target batch; returns the losses (and
+        extras) and the source batch accuracy as floats."""
         out = self.step_losses(xs, ys, xt, progress)
         optimizer.zero_grad(set_to_none=True)
         out["loss"].backward()
         optimizer.step()
-        logs = {k: float(out[k].detach()) for k in ("loss", "class_loss", "align_loss")}
+        logs = {k: float(v.detach()) for k, v in out.items() if k != "logits"}
         logs["accuracy"] = float((out["logits"].detach().argmax(1) == ys).float().mean())
         return logs
 
@@ -119,9 +127,35 @@ def _target_images(target: Any) -> Any:
     return target
 
 
+def _inputs(x: Any, model: nn.Module, what: str) -> torch.Tensor:
+    """Images as an NCHW tensor (NHWC arrays are transposed, as everywhere in the course),
+    or feature vectors ``(N, d)`` (e.g. the 2-D moons) as a float tensor."""
+    if getattr(x, "ndim", None) != 2:
+        return _to_nchw(x, getattr(model, "input_shape", None), what)
+    t = x.detach().float().cpu() if isinstance(x, torch.Tensor) else torch.from_numpy(np.asarray(x, np.float32))
+    expected = getattr(model, "input_shape", None)
+    if expected is not None and (len(expected) != 1 or expected[0] not in (None, t.shape[1])):
+        raise ValueError(f"{what} has inputs of shape {tuple(t.shape[1:])}, but the model takes {tuple(expected)}.")
+    return t
+
+
+def _check_optimizer(optimizer: Any, adapter: nn.Module) -> torch.optim.Optimizer:
+    """The caller's optimizer must hold every trainable parameter (a discriminator's too)."""
+    if not isinstance(optimizer, torch.optim.Optimizer):
+        raise TypeError(f"optimizer must be a torch.optim.Optimizer, got {type(optimizer).__name__}.")
+    held = {id(p) for group in optimizer.param_groups for p in group["params"]}
+    missing = [n for n, p in adapter.named_parameters() if p.requires_grad and id(p) not in held]
+    if missing:
+        raise ValueError(f"optimizer does not hold {len(missing)} trainable parameter(s) of the model "
+                         f"({', '.join(missing[:3])}{' …' if len(missing) > 3 else ''}); build it on the "
+                         "parameters of the AdaptationModel (a DANN's include its discriminator's).")
+    return optimizer
+
+
 def fit_adapt(model: nn.Module, source: Any, target: Any, *, alignment: Alignment | None = None,
-              taps: Sequence[str] = ("features",), weight: float | Callable[[float], float] = 1.0,
+              taps: Sequence[str] | None = None, weight: float | Callable[[float], float] | None = None,
               epochs: int = 1, batch_size: int = 64, lr: float = 1e-3, weight_decay: float = 0.0,
+              optimizer: torch.optim.Optimizer | None = None,
               schedule: str | Callable[[float], float] | None = None, validation: Any = None,
               seed: int | None = None, progress: bool = True,
               device: torch.device | str | None = None) -> dict[str, list[float]]:
@@ -129,35 +163,51 @@ def fit_adapt(model: nn.Module, source: Any, target: Any, *, alignment: Alignmen
     and unlabelled target data.
 
     Args:
-        model: backbone → dropout → head classifier giving logits.
-        source: labelled source data (a Dataset or an ``(x, y)`` pair, NHWC NumPy images).
+        model: backbone → dropout → head classifier giving logits; or an
+            :class:`AdaptationModel` already holding its alignment (e.g. a ``DANN``), in
+            which case ``alignment``, ``taps`` and ``weight`` are not given.
+        source: labelled source data (a Dataset or an ``(x, y)`` pair, NHWC NumPy images, or
+            feature vectors ``(N, d)`` for a model that takes them).
         target: target images (a Dataset, a pair or an array); their labels are never read.
         alignment: ``f(source_activations, target_activations) -> scalar`` added to the
             source cross-entropy for each tap, e.g. ``divergence.coral_distance``; ``None``
             trains on the source only (the target is not used).
-        taps: which activations to align: ``"features"``, ``"logits"`` or both.
-        weight: the alignment weight w, or a function of the progress p ∈ [0, 1).
+        taps: which activations to align: ``"features"`` (default), ``"logits"`` or both.
+        weight: the alignment weight w (default 1), or a function of the progress p ∈ [0, 1).
         epochs, batch_size, lr, weight_decay: as in :func:`tlhelpers.torch.training.fit`
             (AdamW, eps 1e-7); an epoch is ``len(source) // batch_size`` steps.
-        schedule: learning-rate multiplier: ``None``, ``"cosine"`` or a function of p.
+        optimizer: your own (e.g. SGD with momentum, or parameter groups with their own
+            rates) instead of AdamW(``lr``, ``weight_decay``); it must hold every trainable
+            parameter, the alignment's included.
+        schedule: learning-rate multiplier: ``None``, ``"cosine"`` or a function of p
+            (e.g. :func:`tlhelpers.schedules.dann_lr`). Each parameter group's rate is its
+            own initial rate times the factor (as ``LambdaLR`` does), so groups keep their
+            ratios; the optimizer and its state are never rebuilt.
         validation: labelled data evaluated after every epoch (``val_loss``, ``val_accuracy``).
         seed: seeds the batches and torch (dropout, a discriminator's initialisation).
         progress: one progress bar over the epochs.
         device: where to train (default :func:`tlhelpers.torch.get_device`).
 
-    Returns the per-epoch means ``{"loss", "class_loss", "align_loss", "accuracy"}`` (+
-    ``val_*``); ``align_loss`` is unweighted, accuracy is on the source batches.
+    Returns the per-epoch means ``{"loss", "class_loss", "align_loss", "accuracy"}`` (+ the
+    model's extras, e.g. a DANN's ``domain_accuracy``, + ``val_*``); ``align_loss`` is
+    unweighted, accuracy is on the source batches.
     """
     from tqdm.auto import tqdm
 
     if seed is not None:
         torch.manual_seed(int(seed))
-    adapter = AdaptationModel(model, alignment, taps=taps, weight=weight)
+    if isinstance(model, AdaptationModel):
+        if alignment is not None or taps is not None or weight is not None:
+            raise ValueError("model is already an AdaptationModel (e.g. a DANN) with its own alignment, taps "
+                             "and weight; pass alignment, taps or weight only with a plain classifier.")
+        adapter, model = model, model.classifier
+    else:
+        adapter = AdaptationModel(model, alignment, taps=("features",) if taps is None else taps,
+                                  weight=1.0 if weight is None else weight)
     epochs, batch_size = positive_int(epochs, "epochs"), positive_int(batch_size, "batch_size")
     xs_np, ys_np = _split(source, "source")
     xt_np = _target_images(target)
-    xs = _to_nchw(xs_np, getattr(model, "input_shape", None), "source")
-    xt = _to_nchw(xt_np, getattr(model, "input_shape", None), "target")
+    xs, xt = _inputs(xs_np, model, "source"), _inputs(xt_np, model, "target")
     check_images(xs.shape, xt.shape)
     ys = torch.from_numpy(ys_np)
     source_idx, target_idx = paired_batches(len(xs), len(xt), batch_size, epochs, seed)
@@ -166,32 +216,37 @@ def fit_adapt(model: nn.Module, source: Any, target: Any, *, alignment: Alignmen
     params = [p for p in adapter.parameters() if p.requires_grad]
     if not params:
         raise ValueError("model has no trainable parameters (everything is frozen).")
-    optimizer = torch.optim.AdamW(params, lr=lr, eps=1e-7, weight_decay=weight_decay)
+    if optimizer is None:
+        optimizer = torch.optim.AdamW(params, lr=lr, eps=1e-7, weight_decay=weight_decay)
+    optimizer = _check_optimizer(optimizer, adapter)
+    base_lrs = [group.setdefault("initial_lr", group["lr"]) for group in optimizer.param_groups]
     steps = source_idx.shape[1]
     total = epochs * steps
-    history: dict[str, list[float]] = {k: [] for k in ("loss", "class_loss", "align_loss", "accuracy")}
+    history: dict[str, list[float]] = {}
     bar = tqdm(range(epochs), desc="fit_adapt", unit="epoch", disable=not progress, leave=False)
     for epoch in bar:
         adapter.train()
-        sums = dict.fromkeys(history, 0.0)
+        sums: dict[str, float] = {}
         for step in range(steps):
             p = (epoch * steps + step) / total
-            for group in optimizer.param_groups:
-                group["lr"] = lr * lr_factor(schedule, p)
+            if schedule is not None:
+                factor = lr_factor(schedule, p)
+                for group, base in zip(optimizer.param_groups, base_lrs):
+                    group["lr"] = base * factor
             i_s = torch.from_numpy(source_idx[epoch, step])
             i_t = torch.from_numpy(target_idx[epoch, step])
             logs = adapter.train_step(xs[i_s].to(device), ys[i_s].to(device), xt[i_t].to(device),
                                       optimizer, p)
-            for k in sums:
-                sums[k] += logs[k]
-        for k in history:
-            history[k].append(sums[k] / steps)
+            for k, v in logs.items():
+                sums[k] = sums.get(k, 0.0) + v
+        for k, v in sums.items():
+            history.setdefault(k, []).append(v / steps)
         if validation is not None:
             val = evaluate(model, validation, batch_size=max(batch_size, 256))
             history.setdefault("val_loss", []).append(val["loss"])
             history.setdefault("val_accuracy", []).append(val["accuracy"])
         bar.set_postfix({k: f"{v[-1]:.3f}" for k, v in history.items()})
-    model.eval()
+    adapter.eval()
     return history
 
 
