@@ -60,6 +60,7 @@ __all__ = [
     "PRUNING_SCOPES",
     "STUDENT_CNN",
     "CompressionReport",
+    "FeatureHint",
     "LatencyStats",
     "attention_map",
     "attention_transfer_loss",
@@ -318,6 +319,47 @@ def hint_loss(regressed: Any, teacher_features: Any) -> float:
         raise ValueError(f"regressed student features {r.shape} and teacher features {t.shape} "
                          "must have the same shape.")
     return float(((r - t) ** 2).mean())
+
+
+@dataclass(frozen=True)
+class FeatureHint:
+    """Match an intermediate layer of the student to one of the teacher.
+
+    Attributes:
+        student_layer, teacher_layer: layer names — PyTorch: module names
+            (``dict(model.named_modules())`` keys), e.g. ``"block2"`` of ``student_cnn`` and
+            ``"backbone.stage2"`` of a ``build_classifier(course_cnn())`` teacher; Keras:
+            layer names, e.g. ``"block2"`` and ``"stage2_out"`` (found inside a nested
+            backbone too). Both are 8×8 maps there.
+        method: ``"attention"`` (attention transfer, no parameters) or ``"fitnets"`` (a
+            learned 1×1 convolution maps the student's channels to the teacher's; MSE).
+        weight: the hint loss's weight; default β/2 = 500 for attention (the authors'
+            β = 10³), 1 for FitNets.
+
+    Trained jointly with the KD loss (FitNets' paper first pre-trains the guided layers on
+    the hint alone; the course keeps one stage).
+    """
+
+    student_layer: str
+    teacher_layer: str
+    method: str = "attention"
+    weight: float | None = None
+
+    def __post_init__(self) -> None:
+        if self.method not in HINT_METHODS:
+            raise ValueError(f"method must be one of {HINT_METHODS}, got {self.method!r}.")
+        for name in ("student_layer", "teacher_layer"):
+            if not isinstance(getattr(self, name), str) or not getattr(self, name):
+                raise ValueError(f"{name} must be a layer name (str), got {getattr(self, name)!r}.")
+        if self.weight is not None and (isinstance(self.weight, bool) or not float(self.weight) >= 0):
+            raise ValueError(f"weight must be a number >= 0, got {self.weight!r}.")
+
+    @property
+    def loss_weight(self) -> float:
+        if self.weight is not None:
+            return float(self.weight)
+        return ATTENTION_WEIGHT if self.method == "attention" else 1.0
+
 
 
 # --------------------------------------------------------------------------------------

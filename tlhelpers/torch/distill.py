@@ -20,7 +20,6 @@ import types
 import warnings
 from collections.abc import Callable, Iterable, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -31,7 +30,7 @@ from torch import nn
 
 from .. import distill as core
 from ..checks import positive_int
-from ..distill import (ATTENTION_WEIGHT, HINT_METHODS, STUDENT_CNN, CompressionReport,
+from ..distill import (STUDENT_CNN, CompressionReport, FeatureHint,
                        check_alpha, check_same_classes, check_sparsity, check_temperature,
                        median_latency)
 from .backbones import CourseCNN, _model_device, _to_nchw, build_classifier, course_cnn
@@ -42,7 +41,6 @@ from .training import _split, evaluate, fit, predict
 __all__ = [
     "Distiller",
     "FeatureHint",
-    "StudentCNN",
     "attention_map",
     "attention_transfer_loss",
     "compression_report",
@@ -162,44 +160,6 @@ def hint_loss(regressed: torch.Tensor, teacher_features: torch.Tensor) -> torch.
         raise ValueError(f"regressed student features {tuple(regressed.shape)} and teacher features "
                          f"{tuple(teacher_features.shape)} must have the same shape.")
     return F.mse_loss(regressed, teacher_features.detach())
-
-
-@dataclass(frozen=True)
-class FeatureHint:
-    """Match an intermediate layer of the student to one of the teacher.
-
-    Attributes:
-        student_layer, teacher_layer: module names (``dict(model.named_modules())`` keys),
-            e.g. ``"block2"`` of :func:`student_cnn` and ``"backbone.stage2"`` of a
-            ``build_classifier(course_cnn())`` teacher: both 8×8 maps.
-        method: ``"attention"`` (attention transfer, no parameters) or ``"fitnets"`` (a
-            learned 1×1 convolution maps the student's channels to the teacher's; MSE).
-        weight: the hint loss's weight; default β/2 = 500 for attention (the authors'
-            β = 10³), 1 for FitNets.
-
-    Trained jointly with the KD loss (FitNets' paper first pre-trains the guided layers on
-    the hint alone; the course keeps one stage).
-    """
-
-    student_layer: str
-    teacher_layer: str
-    method: str = "attention"
-    weight: float | None = None
-
-    def __post_init__(self) -> None:
-        if self.method not in HINT_METHODS:
-            raise ValueError(f"method must be one of {HINT_METHODS}, got {self.method!r}.")
-        for name in ("student_layer", "teacher_layer"):
-            if not isinstance(getattr(self, name), str) or not getattr(self, name):
-                raise ValueError(f"{name} must be a layer name (str), got {getattr(self, name)!r}.")
-        if self.weight is not None and (isinstance(self.weight, bool) or not float(self.weight) >= 0):
-            raise ValueError(f"weight must be a number >= 0, got {self.weight!r}.")
-
-    @property
-    def loss_weight(self) -> float:
-        if self.weight is not None:
-            return float(self.weight)
-        return ATTENTION_WEIGHT if self.method == "attention" else 1.0
 
 
 def _module(model: nn.Module, name: str, what: str) -> nn.Module:
