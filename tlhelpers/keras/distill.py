@@ -220,9 +220,9 @@ class Distiller(keras.Model):
             if owner is not student:
                 raise ValueError(f"hint.student_layer {hint.student_layer!r} must be a layer of the "
                                  "student itself (not of a model nested in it).")
-            self.student_taps = keras.Model(student.inputs, [layer.output, student.outputs[0]])
+            self.student_taps = keras.Model(student.inputs[0], [layer.output, student.outputs[0]])
             t_owner, t_layer = _find_layer(teacher, hint.teacher_layer, "hint.teacher_layer")
-            self.teacher_taps = keras.Model(t_owner.inputs, t_layer.output)
+            self.teacher_taps = keras.Model(t_owner.inputs[0], t_layer.output)
             fs, ft = tuple(layer.output.shape), tuple(t_layer.output.shape)
             if len(fs) != 4 or len(ft) != 4 or fs[1:3] != ft[1:3]:
                 raise ValueError(f"hint layers must give (N, H, W, C) maps of the same H×W: student "
