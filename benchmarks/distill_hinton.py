@@ -30,7 +30,7 @@ from pathlib import Path
 import numpy as np
 
 RESULTS = Path(__file__).resolve().parent / "results"
-EPOCHS = {"smoke": (1, 1), "standard": (60, 40), "full": (200, 100)}  # (teacher, small nets)
+EPOCHS = {"smoke": (1, 1), "standard": (20, 15), "full": (200, 100)}  # (teacher, small nets)
 
 
 def load(profile: str):

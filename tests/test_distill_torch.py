@@ -218,6 +218,8 @@ def test_feature_hints_train_with_the_student(digits, method):
         assert distiller.regressor.weight.grad is not None
     with pytest.raises(ValueError, match="teacher_logits"):
         distiller.losses(x, y, torch.zeros(32, 10))
+    distiller.remove_hooks()
+    assert not teacher.backbone.stage2._forward_hooks and not student.block2._forward_hooks
 
 
 # --------------------------------------------------------------------------------------

@@ -14,7 +14,6 @@ tensors, or the course's NHWC NumPy arrays / Datasets, transposed on the way in.
 from __future__ import annotations
 
 import copy
-import math
 import tempfile
 import types
 import warnings
@@ -263,6 +262,13 @@ class Distiller(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.student(x)
 
+    def remove_hooks(self) -> None:
+        """Detach the feature-hint hooks from the student and the teacher (after training)."""
+        for tap in self._taps or ():
+            tap.handle.remove()
+            tap.value = None
+        self._taps = None
+
     def train(self, mode: bool = True) -> "Distiller":
         """The student (and a regressor) follow ``mode``; the teacher stays in eval."""
         super().train(mode)
@@ -294,7 +300,7 @@ class Distiller(nn.Module):
         student_logits = self.student(x)
         loss = kd_loss(student_logits, teacher_logits, y, temperature=self.temperature, alpha=self.alpha)
         soft = soft_target_loss(student_logits.detach(), teacher_logits, self.temperature)
-        hard = F.cross_entropy(student_logits.detach(), y) if y is not None else torch.zeros(())
+        hard = F.cross_entropy(student_logits.detach(), y) if y is not None else torch.zeros((), device=loss.device)
         hint = torch.zeros((), device=loss.device)
         if self._taps is not None:
             fs, ft = (tap.value for tap in self._taps)
@@ -408,9 +414,12 @@ def distill(student: nn.Module, teacher: nn.Module, data: Any, *, temperature: f
     ``validation``. The teacher is frozen in place.
     """
     distiller = Distiller(student, teacher, temperature=temperature, alpha=alpha, hint=hint)
-    return distiller.fit(data, epochs=epochs, batch_size=batch_size, lr=lr, weight_decay=weight_decay,
-                         augment=augment, validation=validation, seed=seed, progress=progress,
-                         teacher_logits=teacher_logits)
+    try:
+        return distiller.fit(data, epochs=epochs, batch_size=batch_size, lr=lr, weight_decay=weight_decay,
+                             augment=augment, validation=validation, seed=seed, progress=progress,
+                             teacher_logits=teacher_logits)
+    finally:
+        distiller.remove_hooks()
 
 
 # --------------------------------------------------------------------------------------
