@@ -306,3 +306,13 @@ def test_bad_feature_hints():
         D.FeatureHint("block2", "stage2", weight=-1.0)
     assert D.FeatureHint("a", "b").loss_weight == D.ATTENTION_WEIGHT == 500.0
     assert D.FeatureHint("a", "b", "fitnets").loss_weight == 1.0
+
+
+def test_the_core_imports_no_framework():
+    import subprocess
+    import sys
+
+    code = ("import sys, tlhelpers.distill; "
+            "bad = [m for m in ('tensorflow', 'torch', 'keras', 'matplotlib') if m in sys.modules]; "
+            "assert not bad, bad")
+    subprocess.run([sys.executable, "-c", code], check=True)
