@@ -32,7 +32,7 @@ RESULTS = Path(__file__).resolve().parent / "results"
 
 
 def make_peer():
-    import keras
+    import keras  # after tlhelpers.keras (main imports it first)
     import tensorflow as tf
     from keras import ops
 
@@ -80,9 +80,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
 
+    import tlhelpers.keras as tk  # first: sets TensorFlow's quiet, oneDNN-off variables
     import keras
-
-    import tlhelpers.keras as tk
     from tlhelpers.data import load_dataset
     from tlhelpers.keras import distill as D
     from tlhelpers.keras.training import evaluate
