@@ -274,31 +274,37 @@ def pretrain(track: Track, *, n_train: int, n_test: int, epochs: int, batch_size
 # Selecting the recipe without the target's test set
 # --------------------------------------------------------------------------------------
 
-def validation_split(digits_train: Any, seed: int) -> tuple[Any, Any]:
-    """(10 labelled images per class drawn with ``seed``, every other image) of Digits *train*."""
+def validation_split(digits_train: Any, seed: int) -> np.ndarray:
+    """Mask over Digits *train*: True for the 10 labelled images per class drawn with ``seed``
+    (``Dataset.per_class``, as the lessons draw them); False for the validation images."""
     labelled = digits_train.per_class(10, seed)
-    rest = np.flatnonzero(~np.isin(digits_train.meta["index"], labelled.meta["index"]))
-    return labelled, digits_train.subset(rest)
+    return np.isin(digits_train.meta["index"], labelled.meta["index"])
 
 
 def check_backbone(track: Track, backbone: Any, recipe: str, *, digits_train: Any, source_test: Any,
                    seeds: Sequence[int] = (0, 1, 2)) -> dict[str, Any]:
     """What the selection check measures on one pretrained backbone; no Digits test data.
 
-    ``validation_probe``: per seed, the linear probe fitted on 10 labelled Digits train
-    images per class and scored on the other Digits train images (:func:`validation_split`).
-    ``pad``: proxy A-distance between the backbone's features of ``source_test`` passed
-    through ``recipe``'s augmentation and of the (unlabelled) Digits train images: the
-    divergence term of the abandoned label-free rule, reported to show it saturates.
+    ``validation_probe``: per seed, the course's linear probe on frozen features fitted on
+    10 labelled Digits train images per class and scored on the other Digits train images
+    (:func:`validation_split`). ``pad``: proxy A-distance between the backbone's features
+    of ``source_test`` passed through ``recipe``'s augmentation and of the Digits train
+    images (no label): the divergence term of :data:`ABANDONED_RULE`, reported to show
+    whether it can tell the recipes apart.
     """
     from .divergence import proxy_a_distance
+    from .metrics import linear_probe_accuracy
 
     extract = track.backbones.extract_features
-    probes = [probe_accuracy(extract, backbone, *validation_split(digits_train, s)) for s in seeds]
+    features = extract(backbone, digits_train, progress=False)
+    probes = []
+    for seed in seeds:
+        fit = validation_split(digits_train, seed)
+        probes.append(linear_probe_accuracy(features[fit], digits_train.y[fit],
+                                            features[~fit], digits_train.y[~fit]))
     augmented = augmentation_stream(10_000, recipe)(source_test.x)
-    pad = proxy_a_distance(extract(backbone, augmented, progress=False),
-                           extract(backbone, digits_train.x, progress=False), seed=0)
-    return {"validation_probe": {"per_seed": [round(a, 4) for a in probes],
+    pad = proxy_a_distance(extract(backbone, augmented, progress=False), features, seed=0)
+    return {"validation_probe": {"per_seed": [round(float(a), 4) for a in probes],
                                  "mean": round(float(np.mean(probes)), 4)},
             "pad": round(pad, 4)}
 
