@@ -142,3 +142,24 @@ def test_shipped_records_carry_the_selection(framework, selection):
     assert record["augmentation"] == P.describe_augmentation(P.recipe_kwargs(P.RECIPE))
     assert record["target_knowledge"] == P.TARGET_KNOWLEDGE
     assert f"--recipe {P.RECIPE}" in record["command"]
+
+
+@pytest.mark.parametrize("framework", [pytest.param("keras", marks=pytest.mark.keras),
+                                       pytest.param("torch", marks=pytest.mark.torch)])
+def test_pretrain_writes_weights_and_a_record_that_loads(framework, tmp_path):
+    pytest.importorskip(framework)
+    import importlib
+
+    pretrain = importlib.import_module(f"tlhelpers.{framework}.pretrain")
+    backbones = importlib.import_module(f"tlhelpers.{framework}.backbones")
+    record = pretrain.pretrain(n_train=40, n_test=20, epochs=1, batch_size=20, recipe=P.BASELINE,
+                               out_dir=tmp_path, progress=False)
+    assert record["recipe"] == P.BASELINE and record["framework"] == framework
+    assert record["augmentation"] == P.describe_augmentation({})
+    assert record["selection"] == P.shipped_selection()
+    assert len(record["digits_linear_probe_10_per_class"]["accuracy_per_seed"]) == 3
+    weights = tmp_path / zoo.course_weights_path(framework).name
+    assert weights.is_file() and zoo.course_record_path(framework, tmp_path).is_file()
+    backbones.course_cnn(weights=weights)  # loads
+    with pytest.raises(ValueError, match="recipe must be one of"):
+        pretrain.pretrain(n_train=40, recipe="thick-only", out_dir=tmp_path, progress=False)

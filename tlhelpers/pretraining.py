@@ -39,7 +39,7 @@ from typing import Any
 import numpy as np
 
 from .data.augment import augment_digits
-from .zoo import COURSE_CNN, WEIGHTS_DIR, course_record_path, course_weights_path
+from .zoo import COURSE_CNN, FRAMEWORKS, WEIGHTS_DIR, course_record_path, course_weights_path
 
 #: Defaults of ``python -m tlhelpers.<track>.pretrain`` (the shipped weights used these).
 PRETRAIN_DEFAULTS: dict[str, Any] = {
@@ -104,7 +104,9 @@ SELECTION_DATA = ("The choice: the documentation of how Digits were acquired, no
                   "label. The check: Digits train images and labels (a validation split), "
                   "SynDigits test images. No Digits test image or label.")
 
-#: The first rule, fixed before its sweep and abandoned after 2 of its 10 runs (see the record).
+#: The first rule, fixed before its sweep and abandoned after 2 of its 10 runs: at the
+#: quarter size affordable on a shared 2-core CPU, PAD saturated (1.97-1.98) and the score
+#: became the source error of unconverged models (``record["selection"]`` has the runs).
 ABANDONED_RULE = (
     "Label-free: train each candidate at a quarter of the full size (2 seeds); score = source "
     "error on augmented SynDigits test + PAD/2 between backbone features of those images and "
@@ -181,27 +183,6 @@ class Track:
     versions: dict[str, str]
 
 
-def train_source_model(track: Track, train: Any, *, recipe: str, epochs: int, batch_size: int,
-                       lr: float, seed: int, progress: bool = False) -> tuple[Any, Any, dict, float]:
-    """course_cnn + a 10-way head trained on ``train`` with ``recipe``'s augmentation.
-
-    Adam with learning rate ``lr`` decayed to 0 by a per-step cosine schedule,
-    cross-entropy on logits, BatchNorm learning its statistics; the augmentation is redrawn
-    every epoch from one generator seeded with ``seed``. Returns (backbone, model,
-    history, training seconds).
-    """
-    from .seeding import seed_everything
-
-    seed_everything(seed)
-    backbone = track.backbones.course_cnn(pretrained=False)
-    model = track.backbones.build_classifier(backbone, 10, freeze_backbone=False, bn_inference=False)
-    start = time.perf_counter()
-    history = track.training.fit(model, train, epochs=epochs, batch_size=batch_size, lr=lr,
-                                 schedule="cosine", augment=augmentation_stream(seed, recipe),
-                                 seed=seed, progress=progress)
-    return backbone, model, history, time.perf_counter() - start
-
-
 @dataclass
 class PretrainingData:
     """SynDigits train/test for pretraining, and the real Digits sets it is reported on."""
@@ -243,17 +224,26 @@ def pretrain(track: Track, *, n_train: int, n_test: int, epochs: int, batch_size
              progress: bool = True) -> dict[str, Any]:
     """Pretrain ``course_cnn`` on SynDigits with ``track``; save the backbone and its record.
 
-    Trains with :func:`train_source_model`, reports SynDigits test accuracy, source-only
+    course_cnn + a 10-way head, BatchNorm learning its statistics, trained on ``n_train``
+    SynDigits drawn with ``seed``, with ``recipe``'s augmentation redrawn every epoch from
+    one generator seeded with ``seed``; Adam with learning rate ``lr`` decayed to 0 by a
+    per-step cosine schedule, cross-entropy on logits. Then reports SynDigits test accuracy, source-only
     Digits test accuracy and the 10-labels-per-class linear probe (seeds 0-2), drops the
     head, writes the backbone weights to ``out_dir`` (default the package's weights
     folder) and the JSON record (:func:`write_record`). Returns the record.
     """
-    recipe_kwargs(recipe)  # fail before any work on an unknown name
+    from .seeding import seed_everything
+
+    stream = augmentation_stream(seed, recipe)  # fails before any work on an unknown recipe
     start = time.perf_counter()
     data = pretraining_data(n_train, n_test, seed)
-    backbone, model, history, train_seconds = train_source_model(
-        track, data.train, recipe=recipe, epochs=epochs, batch_size=batch_size, lr=lr, seed=seed,
-        progress=progress)
+    seed_everything(seed)
+    backbone = track.backbones.course_cnn(pretrained=False)
+    model = track.backbones.build_classifier(backbone, 10, freeze_backbone=False, bn_inference=False)
+    train_start = time.perf_counter()
+    history = track.training.fit(model, data.train, epochs=epochs, batch_size=batch_size, lr=lr,
+                                 schedule="cosine", augment=stream, seed=seed, progress=progress)
+    train_seconds = time.perf_counter() - train_start
     evaluate, extract = track.training.evaluate, track.backbones.extract_features
     syn_acc = evaluate(model, data.test)["accuracy"]
     dig_acc = evaluate(model, data.digits_test)["accuracy"]
@@ -323,7 +313,7 @@ def attach_selection(selection: dict[str, Any], folder: str | Path | None = None
     folder = Path(folder) if folder is not None else WEIGHTS_DIR
     path = folder / SELECTION_FILE
     path.write_text(json.dumps(selection, indent=2) + "\n")
-    for framework in ("keras", "torch"):
+    for framework in FRAMEWORKS:
         record_path = course_record_path(framework, folder)
         if record_path.is_file():
             record = json.loads(record_path.read_text())
@@ -390,12 +380,20 @@ def write_record(framework: str, out: Path, *, data: PretrainingData, hyper: dic
                          "total": round(total_seconds, 1)},
         "versions": {"python": platform.python_version(), "numpy": np.__version__, **versions},
         "machine": f"{platform.machine()}, {_cpu_count()} CPU cores",
+        "load_average": _load_average(),
         "command": f"python -m tlhelpers.{framework}.pretrain --epochs {hyper['epochs']} "
                    f"--n-train {hyper['n_train']} --seed {hyper['seed']} --recipe {recipe}",
         "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
     }
     course_record_path(framework, out).write_text(json.dumps(record, indent=2) + "\n")
     return record
+
+
+def _load_average() -> str:
+    """The machine's 1/5/15-minute load averages: wall times mean little without them."""
+    if not hasattr(os, "getloadavg"):
+        return "unknown"
+    return " / ".join(f"{v:.1f}" for v in os.getloadavg()) + " (1 / 5 / 15 min)"
 
 
 def _cpu_count() -> int:
