@@ -1,7 +1,7 @@
 """Pretrain ``course_cnn`` on SynDigits with the torch track: ``python -m tlhelpers.torch.pretrain``.
 
-The recipe (data, augmentation stream, hyper-parameters, record) and its label-free
-selection (``python -m tlhelpers.torch.pretrain --select``) are :mod:`tlhelpers.pretraining`,
+The recipe (data, augmentation stream, hyper-parameters, record) and how it was
+chosen (``python -m benchmarks.source_recipe``) are in :mod:`tlhelpers.pretraining`,
 shared with the other track; this module runs them with this track's ``fit``,
 ``evaluate`` and ``extract_features``.
 """
