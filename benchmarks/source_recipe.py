@@ -23,6 +23,7 @@ entry of both tracks' records. No Digits test image or label is read.
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import platform
 import subprocess
@@ -78,7 +79,7 @@ def check(frameworks: list[str]) -> dict:
     versions: dict[str, str] = {}
     with tempfile.TemporaryDirectory() as tmp:
         for framework in frameworks:
-            track = __import__(f"tlhelpers.{framework}.pretrain", fromlist=["track"]).track()
+            track = importlib.import_module(f"tlhelpers.{framework}.pretrain").track()
             versions.update(track.versions)
             weights = {P.RECIPE: None, **{r: historic_weights(framework, c, Path(tmp))
                                           for r, c in HISTORIC_WEIGHTS.items()}}
