@@ -61,7 +61,7 @@ test-lesson: setup ## one lesson, both tracks: its grading checks and its own te
 	$(PYTEST) --durations=10 --lesson $(LESSON) tests
 
 test-nbval: setup ## every solution notebook under nbval, cell by cell (LESSON=NN for one lesson)
-	$(TEST_ENV) $(BIN)/python -m pytest -n $(JOBS) --dist loadfile --nbval-lax \
+	$(TEST_ENV) PYTHONPATH=tests $(BIN)/python -m pytest -p conftest -n $(JOBS) --dist loadfile --nbval-lax \
 		$(if $(LESSON),$(wildcard solutions/*/$(LESSON)*/*.ipynb),solutions)
 
 release: setup ## regenerate lessons/ (student notebooks) from solutions/ with nbgrader

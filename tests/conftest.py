@@ -6,6 +6,8 @@ import shutil
 import sys
 from pathlib import Path
 
+import pytest
+
 os.environ.setdefault("TLH_PROFILE", "smoke")
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 os.environ.setdefault("TF_NUM_INTRAOP_THREADS", "1")
@@ -56,20 +58,34 @@ def _is_controller(config) -> bool:
 
 def pytest_configure(config):
     costs.DIR = Path(config.cache.mkdir("tlh-costs"))
+    if not config.pluginmanager.has_plugin("tlh-nbval-timer"):
+        config.pluginmanager.register(NbvalTimer(), "tlh-nbval-timer")
     _state["controller"] = _is_controller(config)
     if _state["controller"]:  # a fresh table per run; workers start after this
         shutil.rmtree(costs.DIR)
         costs.DIR.mkdir()
 
 
+class NbvalTimer:
+    """nbval's items are a notebook's cells: their time, its kernel's included (reaped after the last).
+
+    A plugin rather than a conftest hook, so that it also times notebooks outside tests/.
+    """
+
+    @pytest.hookimpl(hookwrapper=True)
+    def pytest_runtest_protocol(self, item, nextitem):
+        match = NBVAL_ITEM.match(item.nodeid)
+        if match is None:
+            yield
+            return
+        with costs.timed(match["track"], match["lesson"], "nbval"):
+            yield
+
+
 def pytest_runtest_logreport(report):
-    """On the controller: every test's wall time, and nbval's per-notebook time (its items are cells)."""
-    if not _state["controller"]:
-        return
-    _state["seconds"] += report.duration
-    match = NBVAL_ITEM.match(report.nodeid)
-    if match:
-        costs.record(match["track"], match["lesson"], "nbval", report.duration)
+    """On the controller: every test's wall time."""
+    if _state["controller"]:
+        _state["seconds"] += report.duration
 
 
 def pytest_terminal_summary(terminalreporter, config):

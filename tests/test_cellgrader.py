@@ -18,7 +18,7 @@ import pytest
 from cellgrader import Attempt, CellGrader, blank_attempts, bound_names, used_names
 from gradingkit import REPO, Course
 
-pytestmark = [pytest.mark.notebook, pytest.mark.timeout(300)]
+pytestmark = [pytest.mark.notebook, pytest.mark.timeout(600)]
 
 LESSON = "99-synthetic"
 _spec = importlib.util.spec_from_file_location("nbbuild", REPO / "tools" / "nbbuild.py")

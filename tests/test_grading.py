@@ -16,7 +16,7 @@ from grading_checks import LessonGrading
 from gradingkit import attempts
 from tlhelpers.grading import TRACKS, lesson_ids
 
-pytestmark = [pytest.mark.notebook, pytest.mark.timeout(900)]
+pytestmark = [pytest.mark.notebook, pytest.mark.timeout(1800)]
 
 
 @pytest.fixture(scope="session")
