@@ -17,6 +17,9 @@ from ..environment import EnvReport  # noqa: E402
 from ..environment import env_report as _env_report  # noqa: E402
 from ..seeding import seed_everything as _seed_everything  # noqa: E402
 from . import backbones, data, layers, training, transfer  # noqa: E402
+from . import adapt, dann, divergence  # noqa: E402
+from . import finetune  # noqa: E402
+from . import distill  # noqa: E402
 from .data import to_tf_dataset  # noqa: E402
 from .device import describe_devices, get_device, gpu_names, mixed_precision  # noqa: E402
 from .params import ParamCounts, count_parameters, freeze, unfreeze, walk_layers  # noqa: E402
@@ -42,6 +45,9 @@ def env_report() -> EnvReport:
 
 
 __all__ = [
+    "adapt", "dann", "divergence",
+    "finetune",
+    "distill",
     "to_tf_dataset",
     "backbones",
     "data",

@@ -35,8 +35,9 @@ def _as_xy(data: Any, what: str = "data") -> tuple[np.ndarray, np.ndarray]:
         raise ValueError(f"{what} holds text; fit/evaluate here train image classifiers.")
     x = np.asarray(x, dtype=np.float32)
     y = np.asarray(y).astype(np.int64).reshape(-1)
-    if x.ndim != 4 or len(x) != len(y):
-        raise ValueError(f"{what} must hold images (N, H, W, C) and N labels, got x{x.shape}, y{y.shape}.")
+    if x.ndim not in (2, 4) or len(x) != len(y):
+        raise ValueError(f"{what} must hold images (N, H, W, C) or feature vectors (N, d) and N labels, "
+                         f"got x{x.shape}, y{y.shape}.")
     return x, y
 
 

@@ -12,6 +12,9 @@ from ..environment import EnvReport  # noqa: E402
 from ..environment import env_report as _env_report  # noqa: E402
 from ..seeding import seed_everything as _seed_everything  # noqa: E402
 from . import backbones, data, layers, training, transfer  # noqa: E402
+from . import adapt, dann, divergence  # noqa: E402
+from . import finetune  # noqa: E402
+from . import distill  # noqa: E402
 from .data import to_dataloader  # noqa: E402
 from .device import describe_devices, get_device, gpu_names, mixed_precision  # noqa: E402
 from .params import ParamCounts, count_parameters, freeze, unfreeze  # noqa: E402
@@ -28,6 +31,9 @@ def env_report() -> EnvReport:
 
 
 __all__ = [
+    "adapt", "dann", "divergence",
+    "finetune",
+    "distill",
     "to_dataloader",
     "backbones",
     "data",

@@ -169,7 +169,10 @@ def predict(model: nn.Module, data: Any, batch_size: int = 256) -> np.ndarray:
         x = torch.cat(chunks) if chunks else torch.empty(0)
     else:
         x = data[0] if isinstance(data, (tuple, list)) and len(data) == 2 else data
-        x = _to_nchw(x, getattr(model, "input_shape", None))
+        x = getattr(x, "x", x)
+        # feature vectors (N, d) (e.g. the 2-D moons) as they are; images NHWC -> NCHW
+        x = torch.as_tensor(np.asarray(x, np.float32)) if getattr(x, "ndim", None) == 2 \
+            else _to_nchw(x, getattr(model, "input_shape", None))
     device = _model_device(model)
     was_training = model.training
     model.eval()

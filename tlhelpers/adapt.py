@@ -1,0 +1,148 @@
+"""Framework-neutral parts of unsupervised domain adaptation (Lessons 03 and 04).
+
+Both tracks (``tlhelpers.{keras,torch}.adapt``) train a classifier on **source batch +
+target batch** steps,
+
+    loss = CE(source logits, source labels) + w(p) · Σ_taps alignment(tap(source), tap(target)),
+
+where a *tap* is a layer whose activations are aligned (``"features"``: the backbone's
+output; ``"logits"``: the head's output), ``alignment`` is any differentiable
+``(source_activations, target_activations) -> scalar`` (CORAL, MMD², or the DANN domain
+classifier's loss behind a gradient-reversal layer) and p ∈ [0, 1) is the training
+progress. This module holds what both tracks share, so they draw the same batches and
+follow the same schedules: the batch plan, the progress-dependent factors, the argument
+checks, and the per-channel moments AdaBN computes.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+
+from .checks import positive_int
+
+__all__ = ["TAPS", "ChannelMoments", "check_images", "check_taps", "lr_factor",
+           "paired_batches", "weight_at"]
+
+#: The layers whose activations can be aligned.
+TAPS: tuple[str, ...] = ("features", "logits")
+
+Schedule = Callable[[float], float]
+
+
+def check_taps(taps: Any) -> tuple[str, ...]:
+    """``taps`` as a tuple of names from :data:`TAPS`, at least one, each once."""
+    if isinstance(taps, str):
+        taps = (taps,)
+    try:
+        taps = tuple(taps)
+    except TypeError:
+        taps = ()
+    if not taps or any(t not in TAPS for t in taps) or len(set(taps)) != len(taps):
+        raise ValueError(f"taps must be a non-empty selection of {TAPS}, each at most once, got {taps!r}.")
+    return taps
+
+
+def weight_at(weight: float | Schedule, progress: float) -> float:
+    """The alignment weight at training progress p: ``weight`` itself, or ``weight(p)``."""
+    value = weight(progress) if callable(weight) else weight
+    try:
+        value = float(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"weight must be a number >= 0 or a function of the progress returning one, "
+                         f"got {value!r}.") from None
+    if not (math.isfinite(value) and value >= 0):
+        raise ValueError(f"weight must be a finite number >= 0, got {value!r}"
+                         f"{' at progress ' + format(progress, '.3f') if callable(weight) else ''}.")
+    return value
+
+
+def lr_factor(schedule: str | Schedule | None, progress: float) -> float:
+    """Learning-rate multiplier at progress p: ``None`` → 1; ``"cosine"`` → (1 + cos πp)/2;
+    a function → ``schedule(p)`` (e.g. DANN's annealing 1/(1 + 10p)^0.75)."""
+    if schedule is None:
+        return 1.0
+    if schedule == "cosine":
+        return 0.5 * (1.0 + math.cos(math.pi * progress))
+    if callable(schedule):
+        value = float(schedule(progress))
+        if not (math.isfinite(value) and value >= 0):
+            raise ValueError(f"schedule({progress:.3f}) must be a finite number >= 0, got {value!r}.")
+        return value
+    raise ValueError(f"schedule must be None, 'cosine' or a function of the progress, got {schedule!r}.")
+
+
+def check_images(source_shape: Sequence[int], target_shape: Sequence[int]) -> None:
+    """Source and target must both be non-empty batches of images of one shape."""
+    for name, shape in (("source", source_shape), ("target", target_shape)):
+        if len(shape) < 2:
+            raise ValueError(f"{name} must hold a batch of images (N, ...), got shape {tuple(shape)}.")
+        if shape[0] == 0:
+            raise ValueError(f"{name} is empty: adaptation needs images from both domains.")
+    if tuple(source_shape[1:]) != tuple(target_shape[1:]):
+        raise ValueError(f"source and target images must have the same shape, got {tuple(source_shape[1:])} "
+                         f"and {tuple(target_shape[1:])}.")
+
+
+def paired_batches(n_source: int, n_target: int, batch_size: int, epochs: int,
+                   seed: int | None) -> tuple[np.ndarray, np.ndarray]:
+    """Index batches for ``epochs`` passes over the source: arrays (epochs, steps, batch_size).
+
+    Each epoch is one shuffled pass over the source in ``steps = n_source // batch_size``
+    full batches (the remainder is dropped, so every batch has ``batch_size`` examples —
+    unbiased MMD² needs ≥ 2, and the loss scale does not jump on a small last batch). Each
+    step pairs its source batch with the next ``batch_size`` examples of an endless stream of
+    shuffled passes over the target. Both tracks draw exactly these batches for a seed.
+    """
+    n_source, n_target = positive_int(n_source, "n_source"), positive_int(n_target, "n_target")
+    batch_size, epochs = positive_int(batch_size, "batch_size"), positive_int(epochs, "epochs")
+    if batch_size > min(n_source, n_target):
+        raise ValueError(f"batch_size={batch_size} is larger than the source ({n_source}) or target "
+                         f"({n_target}) set; use batch_size <= {min(n_source, n_target)}.")
+    rng = np.random.default_rng(seed)
+    steps = n_source // batch_size
+    source = np.stack([rng.permutation(n_source)[:steps * batch_size] for _ in range(epochs)])
+    need = epochs * steps * batch_size
+    stream = np.concatenate([rng.permutation(n_target) for _ in range(-(-need // n_target))])[:need]
+    return (source.reshape(epochs, steps, batch_size),
+            stream.reshape(epochs, steps, batch_size))
+
+
+class ChannelMoments:
+    """Running per-channel mean and variance over many batches, in float64 (for AdaBN).
+
+    ``update(x)`` takes activations with the channels on the last axis (any leading
+    axes: batch, height, width); ``mean`` and ``var`` (population variance, 1/N) are over
+    every value seen, exactly as if all batches were concatenated (Chan et al.'s pairwise
+    update, stable for millions of values).
+    """
+
+    def __init__(self) -> None:
+        self.count = 0
+        self.mean: np.ndarray | None = None
+        self._m2: np.ndarray | None = None
+
+    def update(self, x: np.ndarray) -> None:
+        x = np.asarray(x, dtype=np.float64)
+        x = x.reshape(-1, x.shape[-1])
+        n = len(x)
+        if n == 0:
+            return
+        mean, m2 = x.mean(0), ((x - x.mean(0)) ** 2).sum(0)
+        if self.mean is None:
+            self.count, self.mean, self._m2 = n, mean, m2
+            return
+        total = self.count + n
+        delta = mean - self.mean
+        self.mean = self.mean + delta * (n / total)
+        self._m2 = self._m2 + m2 + delta**2 * (self.count * n / total)
+        self.count = total
+
+    @property
+    def var(self) -> np.ndarray:
+        if self.mean is None:
+            raise ValueError("no activations seen yet.")
+        return self._m2 / self.count
