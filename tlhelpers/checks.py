@@ -40,6 +40,7 @@ __all__ = [
     "flag",
     "fraction",
     "image_batch",
+    "image_data",
     "image_size",
     "integer",
     "labels",
@@ -292,9 +293,12 @@ def _check_values(arr: np.ndarray, name: str) -> None:
     if lo >= 0.0 and hi <= 1.0:
         return
     if lo < -_IMAGE_TOLERANCE or hi > 1.0 + _IMAGE_TOLERANCE:
-        hint = ("Divide 0-255 images by 255 (tlhelpers.data.from_arrays does it for uint8)."
-                if hi > 2.0 else "Backbones normalise [0, 1] images themselves: pass them "
-                "unnormalised.")
+        if hi > 10.0:
+            hint = "Divide 0-255 images by 255 (tlhelpers.data.from_arrays does it for uint8)."
+        elif lo < 0.0:
+            hint = "Backbones normalise [0, 1] images themselves: pass them unnormalised."
+        else:
+            hint = "Rescale them to [0, 1]."
         fail(name, "images with values in [0, 1]", Received(f"values in [{lo:.4g}, {hi:.4g}]"), hint)
     warnings.warn(f"{name} has values in [{lo:.4g}, {hi:.4g}], slightly outside [0, 1]; "
                   "clip them with np.clip(x, 0, 1).", stacklevel=3)
@@ -315,6 +319,25 @@ def _check_shape(arr: np.ndarray, name: str, expected: tuple, channels_first: bo
                 "grey->RGB), or tlhelpers.data.from_arrays(x, y, image_size=(h, w), channels=c).")
     fail(name, f"images of shape (H, W, C) = {want}, the shape the model takes",
          Received(f"images of shape (H, W, C) = {hwc}"), hint)
+
+
+def image_data(data: Any, name: str = "data", *, expected: Sequence[int | None] | None = None,
+               num_classes: int | None = None, channels_first: bool = False
+               ) -> tuple[np.ndarray, np.ndarray]:
+    """Training or test data — a Dataset or an ``(x, y)`` pair — checked as images
+    (:func:`image_batch`) and labels (:func:`labels`) that the model can take."""
+    if hasattr(data, "x") and hasattr(data, "y"):
+        x, y = data.x, data.y
+    elif isinstance(data, (tuple, list)) and len(data) == 2:
+        x, y = data
+    else:
+        fail(name, "a Dataset or an (x, y) pair of images and labels",
+             Received(type(data).__name__) if not isinstance(data, str) else data)
+    if np.ndim(x) == 3 and not isinstance(x, (list, tuple)):
+        fail(name, "a batch of images (N, H, W, C) and N labels",
+             Received(f"images of shape {np.shape(x)}"))
+    x = image_batch(x, name, expected=expected, channels_first=channels_first)
+    return x, labels(y, f"the labels of {name}", n=len(x), num_classes=num_classes)
 
 
 # ---------------------------------------------------------------------------- labels

@@ -30,6 +30,7 @@ from .images import resize_images
 
 __all__ = [
     "FormatError",
+    "check_hdf5",
     "images_to_float",
     "read_glue_tsv",
     "read_idx",
@@ -415,6 +416,13 @@ def read_libsvm(path: Path, n_features: int) -> tuple[np.ndarray, np.ndarray]:
             raise FormatError(f"{path.name}, line {row + 1}: not 'label index:value ...': "
                               f"{line[:60]!r}.") from None
     return x, y
+
+
+def check_hdf5(path: Path) -> None:
+    """A :class:`FormatError` unless ``path`` starts with the HDF5 signature (weights, USPS)."""
+    with open(path, "rb") as fh:
+        if fh.read(8) != b"\x89HDF\r\n\x1a\n":
+            raise FormatError(f"{Path(path).name}: not an HDF5 file.")
 
 
 def read_usps_hdf5(path: Path, split: str) -> tuple[np.ndarray, np.ndarray]:

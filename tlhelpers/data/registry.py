@@ -42,6 +42,8 @@ from .download import (DEFAULT_DEADLINE, DEFAULT_TIMEOUT, UNKNOWN, RemoteFile, c
                        ensure_file, file_digest)
 from .errors import DatasetError, DatasetUnavailableError
 from .readers import (
+    FormatError,
+    check_hdf5,
     images_to_float,
     read_glue_tsv,
     read_idx,
@@ -203,8 +205,11 @@ def _read_usps(info: DatasetInfo, paths: Mapping[str, Path], split: str, opts: R
 
 
 def _is_hdf5(path: Path) -> bool:
-    with open(path, "rb") as fh:
-        return fh.read(8) == b"\x89HDF\r\n\x1a\n"
+    try:
+        check_hdf5(path)
+    except FormatError:
+        return False
+    return True
 
 
 def _read_medmnist(info: DatasetInfo, paths: Mapping[str, Path], split: str, opts: ReadOptions):
