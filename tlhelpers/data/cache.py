@@ -26,6 +26,7 @@ from pathlib import Path
 import numpy as np
 import platformdirs
 
+from .. import checks
 from .errors import CacheDirError
 
 ENV_VAR = "TLH_DATA_DIR"
@@ -38,8 +39,7 @@ def data_dir(create: bool = True) -> Path:
     An instructor preparing a classroom without internet copies the dataset and weight
     files here (each under its original file name) and every notebook finds them.
     """
-    if not isinstance(create, (bool, np.bool_)):
-        raise CacheDirError(f"create must be True or False, got {create!r}.")
+    create = checks.flag(create, "create")
     raw = os.environ.get(ENV_VAR, "").strip()
     if raw:
         path = Path(raw).expanduser()

@@ -26,7 +26,7 @@ _STATEFUL = (keras.layers.BatchNormalization, keras.layers.Normalization)
 
 def _check_model(model: object) -> None:
     if not isinstance(model, keras.layers.Layer):
-        raise TypeError(f"model must be a Keras model or layer, got {type(model).__name__}.")
+        checks.fail("model", "a Keras model or layer", checks.Received(type(model).__name__))
 
 
 def walk_layers(model: keras.layers.Layer) -> Iterator[keras.layers.Layer]:

@@ -35,6 +35,11 @@ def pretrain(*, n_train: int = _D["n_train"], n_test: int = _D["n_test"], epochs
     weights folder) with a JSON record (:func:`tlhelpers.pretraining.write_record`).
     Returns the record.
     """
+    from .. import checks
+
+    n_train, n_test = checks.positive_int(n_train, "n_train"), checks.positive_int(n_test, "n_test")
+    epochs, batch_size = checks.positive_int(epochs, "epochs"), checks.positive_int(batch_size, "batch_size")
+    lr, seed = checks.positive_number(lr, "lr"), checks.non_negative_int(seed, "seed")
     import keras
     import tensorflow as tf
     versions = {"keras": keras.__version__, "tensorflow": tf.__version__}

@@ -20,7 +20,7 @@ from ..params import ParamCounts
 
 def _check_module(module: object) -> None:
     if not isinstance(module, nn.Module):
-        raise TypeError(f"model must be a torch.nn.Module, got {type(module).__name__}.")
+        checks.fail("model", "a torch.nn.Module", checks.Received(type(module).__name__))
 
 
 def count_parameters(model: nn.Module) -> ParamCounts:

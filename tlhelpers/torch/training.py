@@ -79,8 +79,7 @@ def fit(model: nn.Module, data: Any, *, epochs: int = 1, batch_size: int = 64,
 
     epochs = positive_int(epochs, "epochs")
     batch_size = positive_int(batch_size, "batch_size")
-    if schedule not in (None, "cosine"):
-        raise ValueError(f"schedule must be None or 'cosine', got {schedule!r}.")
+    checks.one_of(schedule, "schedule", (None, "cosine"))
     # The argument contract (tlhelpers.checks), the same in both tracks, before torch runs.
     lr = checks.positive_number(lr, "lr")
     weight_decay = checks.number(weight_decay, "weight_decay", minimum=0.0)
