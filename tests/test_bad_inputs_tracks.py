@@ -12,11 +12,14 @@ from __future__ import annotations
 
 import functools
 import importlib
+from pathlib import Path
 
 import numpy as np
 import pytest
 from bad_inputs import (Case, bad, case_params, check, missing_cases, package_modules,
                         public_callables, run, valid, warns)
+
+from test_download import LOGIN_PAGE, Route, cache, server  # noqa: F401  (fixtures)
 
 from tlhelpers.data import from_arrays
 from tlhelpers.zoo import WeightsUnavailableError
@@ -393,3 +396,24 @@ def test_shape_error_says_how_to_fix_and_to_backbone_fixes_it(name):
     assert fitted.x.shape == (4, 32, 32, 3) and fitted.x.dtype == np.float32
     assert t.B.extract_features(t.backbone(), fitted, progress=False).shape == (4, 128)
     assert fitted.meta["reshaped"] == ["resized to 32x32", "converted to 3 channel(s)"]
+
+
+def test_keras_imagenet_weights_use_the_course_downloader(server, cache, monkeypatch):
+    import h5py
+
+    from tlhelpers.keras import backbones as B
+    from tlhelpers.zoo import WeightsUnavailableError
+
+    monkeypatch.setenv("KERAS_HOME", str(cache.parent / "keras-home"))
+    h5 = cache.parent / "w.h5"
+    with h5py.File(h5, "w") as f:
+        f["w"] = np.arange(3)
+    url = server.serve("/w/test_notop.h5", LOGIN_PAGE, content_type="text/html")
+    monkeypatch.setattr(B, "_weights_file", lambda name, shape: ("test_notop.h5", url))
+
+    with pytest.raises(WeightsUnavailableError, match="web page"):
+        B._find_or_fetch("resnet50", (224, 224, 3))
+    server.routes["/w/test_notop.h5"] = Route(h5.read_bytes())
+    path = B._find_or_fetch("resnet50", (224, 224, 3))
+    assert Path(path) == cache / "keras-applications" / "test_notop.h5"
+    assert Path(path).read_bytes() == h5.read_bytes()
