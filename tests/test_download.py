@@ -289,14 +289,15 @@ def _add(tf: tarfile.TarFile, name: str, data: bytes) -> None:
     tf.addfile(info, io.BytesIO(data))
 
 
-def mnist_m_targz(n_train: int = 8, n_test: int = 4, seed: int = 0):
-    """Ganin's layout: mnist_m/mnist_m_{split}/NNNNNNNN.png + mnist_m_{split}_labels.txt."""
+def mnist_m_targz(n_train: int = 8, n_test: int = 4, seed: int = 0, size: int = 32):
+    """Ganin's layout: mnist_m/mnist_m_{split}/NNNNNNNN.png + mnist_m_{split}_labels.txt,
+    32×32 RGB images like the real release."""
     rng = np.random.default_rng(seed)
     out = {}
     buf = io.BytesIO()
     with tarfile.open(fileobj=buf, mode="w:gz") as tf:
         for split, n in (("train", n_train), ("test", n_test)):
-            imgs = rng.integers(0, 256, (n, 28, 28, 3), dtype=np.uint8)
+            imgs = rng.integers(0, 256, (n, size, size, 3), dtype=np.uint8)
             labels = rng.integers(0, 10, n)
             for i in range(n):
                 _add(tf, f"mnist_m/mnist_m_{split}/{i:08d}.png", _png(imgs[i]))
