@@ -82,6 +82,12 @@ def fit(t, model=None, data=None, **kw):
                    else t.data(), **kw)
 
 
+def pretrain(t, **kw):
+    """A pretraining call that stays small (and writes to the test's folder) if it runs."""
+    small = dict(n_train=10, n_test=10, epochs=1, out_dir="weights", progress=False)
+    return t.pre.pretrain(**{**small, **kw})
+
+
 K, TO = ("keras",), ("torch",)
 
 CASES: dict[str, list[Case]] = {
@@ -342,11 +348,11 @@ CASES: dict[str, list[Case]] = {
             tracks=TO),
     ],
     "pretrain.pretrain": [
-        bad("n_train=0", lambda t: t.pre.pretrain(n_train=0, progress=False), "n_train"),
-        bad("n_train a string", lambda t: t.pre.pretrain(n_train="many", progress=False), "n_train"),
-        bad("epochs=0", lambda t: t.pre.pretrain(epochs=0, progress=False), "epochs"),
-        bad("lr negative", lambda t: t.pre.pretrain(lr=-1, progress=False), "lr"),
-        bad("seed negative", lambda t: t.pre.pretrain(seed=-1, progress=False), "seed"),
+        bad("n_train=0", lambda t: pretrain(t, n_train=0), "n_train"),
+        bad("n_train a string", lambda t: pretrain(t, n_train="many"), "n_train"),
+        bad("epochs=0", lambda t: pretrain(t, epochs=0), "epochs"),
+        bad("lr negative", lambda t: pretrain(t, lr=-1), "lr"),
+        bad("seed negative", lambda t: pretrain(t, seed=-1), "seed"),
     ],
 }
 
