@@ -103,12 +103,12 @@ def test_extract_features_is_inference_only(images):
     backbone = B.course_cnn(pretrained=True)
     backbone.train()
     stats = {k: v.clone() for k, v in backbone.state_dict().items()}
-    feats = B.extract_features(backbone, images ** 3, progress=False)
+    feats = B.extract_features(backbone, images * 3.0, progress=False)
     assert backbone.training  # mode restored
     for k, v in backbone.state_dict().items():
         assert torch.equal(v, stats[k]), k
     backbone.eval()
-    np.testing.assert_allclose(B.extract_features(backbone, images ** 3, progress=False), feats, atol=1e-6)
+    np.testing.assert_allclose(B.extract_features(backbone, images * 3.0, progress=False), feats, atol=1e-6)
 
 
 @pytest.mark.parametrize("shape", [(2, 28, 28, 3), (2, 3, 32, 32), (2, 32, 32, 1), (32, 32)])

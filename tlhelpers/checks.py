@@ -10,17 +10,19 @@ when a new public function has no bad-input cases registered):
 * **What.** Types (a number is a real number: not a string, not a bool; a flag is a
   bool, so ``pretrained="no"`` is refused rather than read as true), ranges (``lr > 0``,
   ``0 <= dropout < 1``), sizes (at least one image; at most :data:`LIMITS`, checked
-  *before* anything is allocated), images (finite, in [0, 1], the shape the model takes)
-  and labels (whole numbers in ``[0, num_classes)``).
+  *before* anything is allocated), images (finite, the shape the model takes) and labels
+  (whole numbers in ``[0, num_classes)``).
 * **How.** An :class:`ArgumentError` whose message names the argument, says what was
-  expected and what was received — ``"lr must be a positive number, got -0.1."`` — and,
+  expected and what was received — ``"lr must be a finite number > 0, got -0.1."`` — and,
   where there is one, how to fix it. ``ArgumentError`` is both a ``ValueError`` and a
   ``TypeError`` (as NumPy's ``AxisError`` is both a ``ValueError`` and an ``IndexError``),
   so callers may catch either; the data layer's :class:`~tlhelpers.data.DatasetError` is
-  an ``ArgumentError`` too.
-* **Warnings.** A value that is legal but almost surely a mistake (images slightly outside
-  [0, 1], a folder with a single class) gives a ``UserWarning`` that says what to check,
-  and the call goes on.
+  an ``ArgumentError`` too (older checks elsewhere in the core raise a plain ``ValueError``
+  worded the same way). Both tracks raise the same type for the same input.
+* **Warnings.** A value that is legal but almost surely a mistake gives a ``UserWarning``
+  that says what to check, and the call goes on: images outside [0, 1]
+  (:class:`ImageRangeWarning` — a lesson may feed 0–255 images on purpose, to show what
+  wrong scaling costs), a folder with a single class.
 """
 
 from __future__ import annotations
@@ -35,7 +37,9 @@ import numpy as np
 __all__ = [
     "LIMITS",
     "ArgumentError",
+    "ImageRangeWarning",
     "Received",
+    "classifier_expected",
     "fail",
     "flag",
     "fraction",
@@ -58,6 +62,11 @@ class ArgumentError(ValueError, TypeError):
     """A bad argument to a tlhelpers function; the message names it and says what to pass."""
 
 
+class ImageRangeWarning(UserWarning):
+    """Images outside [0, 1]: legal (a lesson may show what wrong scaling does), almost always
+    a mistake. ``warnings.simplefilter("error", ImageRangeWarning)`` makes it an error."""
+
+
 #: The largest values the course accepts, refused up front (before any allocation).
 LIMITS: dict[str, int] = {
     "image_side": 4096,        # pixels per side of an image (height or width)
@@ -67,8 +76,8 @@ LIMITS: dict[str, int] = {
     "bytes": 4 << 30,          # one array of images the course builds in memory (4 GiB)
 }
 
-# Images may stray this far outside [0, 1] (resampling overshoot) with a warning; further
-# out they are surely on another scale (0-255, or normalised to [-1, 1]) and refused.
+# Images this close to [0, 1] only overshoot (resampling); further out they are on another
+# scale (0-255, or normalised): the warning then says which.
 _IMAGE_TOLERANCE = 0.1
 
 
@@ -266,8 +275,8 @@ def image_batch(x: Any, name: str = "data", *, expected: Sequence[int | None] | 
     (``(N, C, H, W)`` with ``channels_first``); a single image ``(H, W, C)`` becomes a
     batch of one. ``expected``: the ``(H, W, C)`` the model takes, None entries matching
     anything. Refused: text, an empty batch (unless ``allow_empty``), non-finite values,
-    values far outside [0, 1] (0–255 or normalised images), and a shape the model does not
-    take, with how to fix it. Values slightly outside [0, 1] warn.
+    and a shape the model does not take, with how to fix it. Values outside [0, 1] give an
+    :class:`ImageRangeWarning` saying what they look like (0–255, already normalised).
     """
     arr = _as_array(getattr(x, "x", x), name)
     if arr.ndim == 3:
@@ -292,16 +301,19 @@ def _check_values(arr: np.ndarray, name: str) -> None:
         fail(name, "finite image values in [0, 1]", Received(f"{bad:,} NaN or infinite values"))
     if lo >= 0.0 and hi <= 1.0:
         return
-    if lo < -_IMAGE_TOLERANCE or hi > 1.0 + _IMAGE_TOLERANCE:
-        if hi > 10.0:
-            hint = "Divide 0-255 images by 255 (tlhelpers.data.from_arrays does it for uint8)."
-        elif lo < 0.0:
-            hint = "Backbones normalise [0, 1] images themselves: pass them unnormalised."
-        else:
-            hint = "Rescale them to [0, 1]."
-        fail(name, "images with values in [0, 1]", Received(f"values in [{lo:.4g}, {hi:.4g}]"), hint)
-    warnings.warn(f"{name} has values in [{lo:.4g}, {hi:.4g}], slightly outside [0, 1]; "
-                  "clip them with np.clip(x, 0, 1).", stacklevel=3)
+    if lo >= -_IMAGE_TOLERANCE and hi <= 1.0 + _IMAGE_TOLERANCE:
+        hint = "clip them with np.clip(x, 0, 1)"
+    elif hi > 10.0:
+        hint = ("0-255 images? Divide them by 255 (tlhelpers.data.from_arrays does it for "
+                "uint8); results on them do not mean what they would on [0, 1] images")
+    elif lo < 0.0:
+        hint = ("already normalised? Backbones normalise [0, 1] images themselves, so these "
+                "are normalised twice; pass them unnormalised")
+    else:
+        hint = "rescale them to [0, 1]"
+    warnings.warn(ImageRangeWarning(
+        f"{name} has values in [{lo:.4g}, {hi:.4g}], outside the [0, 1] every course model "
+        f"expects: {hint}."), stacklevel=3)
 
 
 def _check_shape(arr: np.ndarray, name: str, expected: tuple, channels_first: bool) -> None:
