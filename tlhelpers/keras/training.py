@@ -18,7 +18,9 @@ from typing import Any
 import keras
 import numpy as np
 
+from .. import checks
 from ..checks import positive_int
+from .backbones import _classifier_outputs
 
 __all__ = ["evaluate", "fit", "predict"]
 
@@ -81,6 +83,15 @@ def fit(model: keras.Model, data: Any, *, epochs: int = 1, batch_size: int = 64,
 
     epochs = positive_int(epochs, "epochs")
     batch_size = positive_int(batch_size, "batch_size")
+    # The argument contract (tlhelpers.checks), the same in both tracks, before Keras runs.
+    lr = checks.positive_number(lr, "lr")
+    weight_decay = checks.number(weight_decay, "weight_decay", minimum=0.0)
+    checks.one_of(schedule, "schedule", (None, "cosine"))
+    seed = None if seed is None else checks.non_negative_int(seed, "seed")
+    outputs, shape = _classifier_outputs(model), checks.model_input_shape(model)
+    for what, given in (("data", data), ("validation", validation)):
+        if given is not None and not _is_tf_dataset(given):
+            checks.image_data(given, what, expected=shape, num_classes=outputs)
     if seed is not None:
         keras.utils.set_random_seed(int(seed))
     if _is_tf_dataset(data):
@@ -129,6 +140,10 @@ def fit(model: keras.Model, data: Any, *, epochs: int = 1, batch_size: int = 64,
 def predict(model: keras.Model, data: Any, batch_size: int = 256) -> np.ndarray:
     """The model's outputs (logits) for every image of ``data``, in inference mode."""
     batch_size = positive_int(batch_size, "batch_size")
+    if not isinstance(model, keras.Model):
+        checks.fail("model", "a Keras model", checks.Received(type(model).__name__))
+    checks.image_batch(data[0] if isinstance(data, (tuple, list)) and len(data) == 2 else data,
+                       "data", expected=checks.model_input_shape(model))
     x = getattr(data, "x", data)
     if isinstance(data, (tuple, list)) and len(data) == 2:
         x = data[0]
@@ -138,6 +153,9 @@ def predict(model: keras.Model, data: Any, batch_size: int = 256) -> np.ndarray:
 
 def evaluate(model: keras.Model, data: Any, batch_size: int = 256) -> dict[str, float]:
     """Mean cross-entropy (from logits) and accuracy (a fraction) on ``data``."""
+    batch_size = positive_int(batch_size, "batch_size")
+    checks.image_data(data, "data", expected=checks.model_input_shape(model),
+                      num_classes=_classifier_outputs(model))
     x, y = _as_xy(data)
     logits = predict(model, x, batch_size=batch_size).astype(np.float64)
     if logits.ndim != 2 or logits.shape[1] < 2:

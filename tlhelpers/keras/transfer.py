@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import keras
 
+from .. import checks
 from ..data import Dataset
 from ..schedules import steps_to_epochs
 from ..zoo import COURSE_CNN_BLOCKS
@@ -30,6 +31,13 @@ def transfer_blocks(k: int, *, fine_tune: bool, source: keras.Model | None = Non
     ``k=4`` transfers the whole backbone.
     """
     k = _check_k(k)
+    fine_tune = checks.flag(fine_tune, "fine_tune")
+    seed = None if seed is None else checks.non_negative_int(seed, "seed")
+    if source is not None and (not isinstance(source, keras.Model) or not all(
+            _block_layers(source, block) for block in COURSE_CNN_BLOCKS[:k])):
+        checks.fail("source", "a course_cnn backbone (with blocks stem, stage1, stage2, stage3)",
+                    checks.Received(f"{type(source).__name__} {getattr(source, 'name', '')!r} "
+                                    "without them"), "Nothing would be transferred.")
     if seed is not None:
         keras.utils.set_random_seed(int(seed))
     target = course_cnn(pretrained=False)
@@ -52,6 +60,11 @@ def train_on_target(train: Dataset, test: Dataset, *, k: int = 0, fine_tune: boo
     ``k=0``: from scratch. ``k=4, fine_tune=True``: full fine-tuning. The budget is a number
     of optimizer steps, so small and large label budgets get comparable training.
     """
+    for what, ds in (("train", train), ("test", test)):
+        if not isinstance(ds, Dataset):
+            checks.fail(what, "a tlhelpers.data.Dataset", checks.Received(type(ds).__name__))
+    steps, batch_size = checks.positive_int(steps, "steps"), checks.positive_int(batch_size, "batch_size")
+    lr = checks.positive_number(lr, "lr")
     backbone = transfer_blocks(k, fine_tune=fine_tune, source=source, seed=seed)
     model = build_classifier(backbone, train.num_classes, freeze_backbone=False, bn_inference=False)
     fit(model, train, epochs=steps_to_epochs(len(train), steps, batch_size), batch_size=batch_size,
@@ -69,7 +82,10 @@ def block_outputs(backbone: keras.Model, images) -> dict[str, "np.ndarray"]:
     """
     import numpy as np
 
-    x = np.asarray(getattr(images, "x", images), dtype=np.float32)
+    if not isinstance(backbone, keras.Model) or not all(
+            name in {layer.name for layer in backbone.layers} for name in _BLOCK_OUTPUT_LAYERS.values()):
+        checks.fail("backbone", "a course_cnn backbone", checks.Received(type(backbone).__name__))
+    x = checks.image_batch(images, "images", expected=checks.model_input_shape(backbone))
     probe = keras.Model(backbone.input, [backbone.get_layer(_BLOCK_OUTPUT_LAYERS[b]).output
                                           for b in COURSE_CNN_BLOCKS])
     outputs = probe(x, training=False)

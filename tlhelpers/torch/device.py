@@ -65,7 +65,15 @@ def mixed_precision(enabled: bool = True, device: torch.device | str | None = No
     a gradient scaler otherwise. On a CPU the request is refused with a warning: autocast
     there is slower than float32 for the small models of this course.
     """
-    device = torch.device(device) if device is not None else get_device()
+    from .. import checks
+
+    enabled = checks.flag(enabled, "enabled")
+    if device is not None and not isinstance(device, (str, torch.device)):
+        checks.fail("device", "a torch.device or a device name such as 'cuda'", device)
+    try:
+        device = torch.device(device) if device is not None else get_device()
+    except RuntimeError:
+        checks.fail("device", "a device name such as 'cpu', 'cuda' or 'mps'", device)
     dtype = None
     if enabled and device.type == "cuda":
         dtype = torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16

@@ -23,8 +23,9 @@ import numpy as np
 import torch
 from torch import nn
 
+from .. import checks
 from ..checks import positive_int
-from .backbones import _model_device, _to_nchw
+from .backbones import _check_images, _classifier_outputs, _model_device, _to_nchw
 from .device import get_device
 
 __all__ = ["evaluate", "fit", "predict"]
@@ -78,8 +79,17 @@ def fit(model: nn.Module, data: Any, *, epochs: int = 1, batch_size: int = 64,
 
     epochs = positive_int(epochs, "epochs")
     batch_size = positive_int(batch_size, "batch_size")
-    if schedule not in (None, "cosine"):
-        raise ValueError(f"schedule must be None or 'cosine', got {schedule!r}.")
+    checks.one_of(schedule, "schedule", (None, "cosine"))
+    # The argument contract (tlhelpers.checks), the same in both tracks, before torch runs.
+    lr = checks.positive_number(lr, "lr")
+    weight_decay = checks.number(weight_decay, "weight_decay", minimum=0.0)
+    seed = None if seed is None else checks.non_negative_int(seed, "seed")
+    outputs = _classifier_outputs(model)
+    if device is not None and not isinstance(device, (str, torch.device)):
+        checks.fail("device", "a torch.device or a device name such as 'cuda'", device)
+    for what, given in (("data", data), ("validation", validation)):
+        if given is not None and not _is_loader(given):
+            _check_images(given, model, what, with_labels=True, num_classes=outputs)
     device = torch.device(device) if device is not None else get_device()
     model.to(device)
     params = [p for p in model.parameters() if p.requires_grad]
@@ -164,6 +174,11 @@ def fit(model: nn.Module, data: Any, *, epochs: int = 1, batch_size: int = 64,
 def predict(model: nn.Module, data: Any, batch_size: int = 256) -> np.ndarray:
     """The model's outputs (logits) for every image of ``data``, in eval mode, no gradients."""
     batch_size = positive_int(batch_size, "batch_size")
+    if not isinstance(model, nn.Module):
+        checks.fail("model", "a torch.nn.Module", checks.Received(type(model).__name__))
+    if not _is_loader(data):
+        _check_images(data[0] if isinstance(data, (tuple, list)) and len(data) == 2 else data,
+                      model)
     if _is_loader(data):
         chunks = [xb for xb, _ in data]
         x = torch.cat(chunks) if chunks else torch.empty(0)
@@ -188,6 +203,10 @@ def predict(model: nn.Module, data: Any, batch_size: int = 256) -> np.ndarray:
 
 def evaluate(model: nn.Module, data: Any, batch_size: int = 256) -> dict[str, float]:
     """Mean cross-entropy (from logits) and accuracy (a fraction) on ``data``."""
+    batch_size = positive_int(batch_size, "batch_size")
+    outputs = _classifier_outputs(model)
+    if not _is_loader(data):
+        _check_images(data, model, with_labels=True, num_classes=outputs)
     if _is_loader(data):
         y = torch.cat([yb for _, yb in data]).numpy().astype(np.int64)
         logits = predict(model, data, batch_size)

@@ -8,6 +8,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from .. import checks
 from ..data import Dataset
 from ..schedules import steps_to_epochs
 from ..zoo import COURSE_CNN_BLOCKS
@@ -31,6 +32,13 @@ def transfer_blocks(k: int, *, fine_tune: bool, source: nn.Module | None = None,
     network trained from scratch; ``k=4`` transfers the whole backbone.
     """
     k = _check_k(k)
+    fine_tune = checks.flag(fine_tune, "fine_tune")
+    seed = None if seed is None else checks.non_negative_int(seed, "seed")
+    if source is not None and (not isinstance(source, nn.Module) or not all(
+            _block_modules(source, block) for block in COURSE_CNN_BLOCKS[:k])):
+        checks.fail("source", "a course_cnn backbone (with blocks stem, stage1, stage2, stage3)",
+                    checks.Received(f"{type(source).__name__} without them"),
+                    "Nothing would be transferred.")
     if seed is not None:
         torch.manual_seed(int(seed))
     target = course_cnn(pretrained=False)
@@ -53,6 +61,11 @@ def train_on_target(train: Dataset, test: Dataset, *, k: int = 0, fine_tune: boo
     ``k=0``: from scratch. ``k=4, fine_tune=True``: full fine-tuning. The budget is a number
     of optimizer steps, so small and large label budgets get comparable training.
     """
+    for what, ds in (("train", train), ("test", test)):
+        if not isinstance(ds, Dataset):
+            checks.fail(what, "a tlhelpers.data.Dataset", checks.Received(type(ds).__name__))
+    steps, batch_size = checks.positive_int(steps, "steps"), checks.positive_int(batch_size, "batch_size")
+    lr = checks.positive_number(lr, "lr")
     backbone = transfer_blocks(k, fine_tune=fine_tune, source=source, seed=seed)
     model = build_classifier(backbone, train.num_classes, freeze_backbone=False, bn_inference=False)
     fit(model, train, epochs=steps_to_epochs(len(train), steps, batch_size), batch_size=batch_size,
@@ -68,8 +81,11 @@ def block_outputs(backbone: nn.Module, images) -> dict[str, "np.ndarray"]:
     """
     import numpy as np
 
-    from .backbones import _to_nchw
+    from .backbones import CourseCNN, _check_images, _to_nchw
 
+    if not isinstance(backbone, CourseCNN):
+        checks.fail("backbone", "a course_cnn backbone", checks.Received(type(backbone).__name__))
+    _check_images(images, backbone, "images")
     x = _to_nchw(np.asarray(getattr(images, "x", images), dtype=np.float32), getattr(backbone, "input_shape", None))
     captured: dict[str, torch.Tensor] = {}
     hooks = [backbone.stage1.register_forward_pre_hook(lambda m, args: captured.__setitem__("stem", args[0]))]
