@@ -106,23 +106,122 @@ def fit(model: keras.Model, data: Any, *, epochs: int = 1, batch_size: int = 64,
         bar.update(1)
         bar.set_postfix({k: f"{v[-1]:.3f}" for k, v in history.items()})
 
-    callback = keras.callbacks.LambdaCallback(on_epoch_end=lambda epoch, logs: record(logs))
+    model.__dict__.pop("_tlh_inference", None)  # recompiled: trace inference afresh
+    step = _TrainStep(model, _input_signature(data, x))
+    rng = np.random.default_rng(seed if seed is not None else np.random.randint(2**31))
     try:
-        if x is None:
-            model.fit(data, epochs=epochs, verbose=0, callbacks=[callback])
-        elif augment is None:
-            model.fit(x, y, batch_size=batch_size, epochs=epochs, shuffle=True, verbose=0,
-                      callbacks=[callback])
-        else:  # a fresh augmented copy of the data every epoch, one optimizer throughout
-            for epoch in range(epochs):
-                x_epoch = augment(x)
+        for _ in range(epochs):
+            step.reset()
+            if x is None:
+                for xb, yb in data:
+                    step(xb, yb)
+            else:
+                x_epoch = x if augment is None else augment(x)
                 if x_epoch.shape != x.shape:
                     raise ValueError(f"augment changed the shape of the images: {x.shape} -> {x_epoch.shape}.")
-                model.fit(x_epoch, y, batch_size=batch_size, epochs=epoch + 1, initial_epoch=epoch,
-                          shuffle=True, verbose=0, callbacks=[callback])
+                x_epoch = np.asarray(x_epoch, dtype=np.float32)
+                order = rng.permutation(len(y))
+                for i in range(0, len(order), batch_size):
+                    idx = order[i:i + batch_size]
+                    step(x_epoch[idx], y[idx])
+            record(step.result())
     finally:
         bar.close()
     return history
+
+
+class _TrainStep:
+    """One optimizer step as a single traced ``tf.function``, plus the epoch's running sums.
+
+    What ``model.fit`` does per step (forward with ``training=True``, cross-entropy from
+    logits plus the model's own regularisation losses, loss scaling under mixed precision,
+    ``apply_gradients``), without ``fit``'s per-epoch and per-step machinery (data
+    adapters, iterators, callbacks, metric objects), which costs more than the step itself
+    for the course's small models. The input signature has a free batch dimension, so a
+    smaller last batch does not trace the step a second time; the sums stay on the device,
+    so nothing waits for the GPU until the epoch ends.
+    """
+
+    def __init__(self, model: keras.Model, signature: list | None) -> None:
+        import tensorflow as tf
+
+        self._tf = tf
+        optimizer = model.optimizer
+        trainable = model.trainable_variables
+        optimizer.build(trainable)  # create the slots now, not inside the trace (no second trace)
+        loss_fn = model.loss
+        self.loss_sum = tf.Variable(0.0, dtype=tf.float64, trainable=False)
+        self.correct = tf.Variable(0.0, dtype=tf.float64, trainable=False)
+        self.seen = tf.Variable(0.0, dtype=tf.float64, trainable=False)
+        if not trainable:
+            import warnings
+
+            warnings.warn("The model does not have any trainable weights.", stacklevel=3)
+
+        def step(x, y):
+            y = tf.cast(y, tf.int64)
+            with tf.GradientTape() as tape:
+                logits = model(x, training=True)
+                loss = loss_fn(y, logits)
+                if model.losses:
+                    loss = loss + tf.add_n([tf.cast(l, loss.dtype) for l in model.losses])
+                scaled = optimizer.scale_loss(loss)
+            if trainable:
+                optimizer.apply_gradients(zip(tape.gradient(scaled, trainable), trainable))
+            n = tf.cast(tf.shape(y)[0], tf.float64)
+            hits = tf.equal(tf.argmax(logits, axis=-1), y)
+            self.loss_sum.assign_add(tf.cast(loss, tf.float64) * n)
+            self.correct.assign_add(tf.reduce_sum(tf.cast(hits, tf.float64)))
+            self.seen.assign_add(n)
+
+        self._step = tf.function(step, input_signature=signature, reduce_retracing=signature is None)
+
+    def __call__(self, x, y) -> None:
+        self._step(x, y)
+
+    def reset(self) -> None:
+        for v in (self.loss_sum, self.correct, self.seen):
+            v.assign(0.0)
+
+    def result(self) -> dict[str, float]:
+        seen = max(float(self.seen.numpy()), 1.0)
+        return {"loss": float(self.loss_sum.numpy()) / seen, "accuracy": float(self.correct.numpy()) / seen}
+
+
+def _input_signature(data: Any, x: np.ndarray | None) -> list | None:
+    """Specs with a free batch dimension, so every batch size shares one traced graph."""
+    import tensorflow as tf
+
+    if x is not None:
+        return [tf.TensorSpec((None, *x.shape[1:]), tf.float32), tf.TensorSpec((None,), tf.int64)]
+    spec = data.element_spec
+    if not isinstance(spec, tuple) or len(spec) != 2:
+        raise ValueError("a tf.data.Dataset given to fit must yield (images, labels) batches, "
+                         f"got elements {spec}.")
+    return None  # tf.data batches already have a free batch dimension
+
+
+def _inference_function(model: keras.Model):
+    """``x -> model(x, training=False)`` traced once per model for any batch size.
+
+    Kept on the model (like Keras's own ``predict_function``) and dropped when
+    :func:`fit` recompiles it. ``model.predict`` traces its own function per model and
+    again for every new batch shape, and runs a data adapter and an iterator per call;
+    for the course's small models and arrays that machinery costs more than the forward
+    pass.
+    """
+    import tensorflow as tf
+
+    fn = getattr(model, "_tlh_inference", None)
+    if fn is None:
+        signature = None
+        shape = getattr(model, "input_shape", None)
+        if isinstance(shape, tuple) and shape and all(isinstance(d, (int, type(None))) for d in shape):
+            signature = [tf.TensorSpec((None, *shape[1:]), tf.float32)]
+        fn = tf.function(lambda x: model(x, training=False), input_signature=signature,
+                         reduce_retracing=signature is None)
+        object.__setattr__(model, "_tlh_inference", fn)  # not a tracked Keras attribute
+    return fn
 
 
 def predict(model: keras.Model, data: Any, batch_size: int = 256) -> np.ndarray:
@@ -132,7 +231,11 @@ def predict(model: keras.Model, data: Any, batch_size: int = 256) -> np.ndarray:
     if isinstance(data, (tuple, list)) and len(data) == 2:
         x = data[0]
     x = np.asarray(x, dtype=np.float32)
-    return np.asarray(model.predict(x, batch_size=batch_size, verbose=0))
+    forward = _inference_function(model)
+    outputs = [np.asarray(forward(x[i:i + batch_size])) for i in range(0, len(x), batch_size)]
+    if not outputs:
+        return np.asarray(model.predict(x, batch_size=batch_size, verbose=0))
+    return np.concatenate(outputs)
 
 
 def evaluate(model: keras.Model, data: Any, batch_size: int = 256) -> dict[str, float]:
