@@ -355,11 +355,13 @@ def extract_features(backbone: keras.Model, data, batch_size: int = 256,
 
     batch_size = positive_int(batch_size, "batch_size")
     x = _as_images(data, backbone)
-    out = np.empty((len(x), feature_dim(backbone)), dtype=np.float32)
+    dim = feature_dim(backbone)
     forward = _inference_function(backbone)  # traced once per backbone, for every batch size
     starts = range(0, len(x), batch_size)
-    for i in tqdm(starts, desc=f"features ({backbone.name})", unit="batch", disable=not progress,
-                  leave=False):
-        out[i:i + batch_size] = np.asarray(forward(x[i:i + batch_size]))
-    return out
+    # Fetched once at the end, so a GPU never waits for the host between batches.
+    outputs = [forward(x[i:i + batch_size]) for i in tqdm(
+        starts, desc=f"features ({backbone.name})", unit="batch", disable=not progress, leave=False)]
+    if not outputs:
+        return np.empty((0, dim), dtype=np.float32)
+    return np.concatenate([np.asarray(o, dtype=np.float32) for o in outputs])
 

@@ -109,6 +109,7 @@ def fit(model: keras.Model, data: Any, *, epochs: int = 1, batch_size: int = 64,
     model.__dict__.pop("_tlh_inference", None)  # recompiled: trace inference afresh
     step = _TrainStep(model, _input_signature(data, x))
     rng = np.random.default_rng(seed if seed is not None else np.random.randint(2**31))
+    pipelined = _gpu_visible()
     try:
         for _ in range(epochs):
             step.reset()
@@ -119,15 +120,36 @@ def fit(model: keras.Model, data: Any, *, epochs: int = 1, batch_size: int = 64,
                 x_epoch = x if augment is None else augment(x)
                 if x_epoch.shape != x.shape:
                     raise ValueError(f"augment changed the shape of the images: {x.shape} -> {x_epoch.shape}.")
-                x_epoch = np.asarray(x_epoch, dtype=np.float32)
-                order = rng.permutation(len(y))
-                for i in range(0, len(order), batch_size):
-                    idx = order[i:i + batch_size]
-                    step(x_epoch[idx], y[idx])
+                for xb, yb in _batches(np.asarray(x_epoch, dtype=np.float32), y, rng.permutation(len(y)),
+                                       batch_size, pipelined):
+                    step(xb, yb)
             record(step.result())
     finally:
         bar.close()
     return history
+
+
+def _gpu_visible() -> bool:
+    import tensorflow as tf
+
+    return bool(tf.config.list_physical_devices("GPU"))
+
+
+def _batches(x: np.ndarray, y: np.ndarray, order: np.ndarray, batch_size: int, pipelined: bool):
+    """The epoch's batches, ``x[order]`` cut every ``batch_size``.
+
+    ``pipelined`` (on a GPU): the same batches from a prefetching ``tf.data`` pipeline, so
+    the next batch is prepared on the host while the GPU runs the current step.
+    """
+    if pipelined:
+        import tensorflow as tf
+
+        yield from tf.data.Dataset.from_tensor_slices((x[order], y[order])).batch(batch_size) \
+            .prefetch(tf.data.AUTOTUNE)
+        return
+    for i in range(0, len(order), batch_size):
+        idx = order[i:i + batch_size]
+        yield x[idx], y[idx]
 
 
 class _TrainStep:
@@ -232,10 +254,11 @@ def predict(model: keras.Model, data: Any, batch_size: int = 256) -> np.ndarray:
         x = data[0]
     x = np.asarray(x, dtype=np.float32)
     forward = _inference_function(model)
-    outputs = [np.asarray(forward(x[i:i + batch_size])) for i in range(0, len(x), batch_size)]
+    # Results are fetched once at the end, so a GPU never waits for the host between batches.
+    outputs = [forward(x[i:i + batch_size]) for i in range(0, len(x), batch_size)]
     if not outputs:
         return np.asarray(model.predict(x, batch_size=batch_size, verbose=0))
-    return np.concatenate(outputs)
+    return np.concatenate([np.asarray(o) for o in outputs])
 
 
 def evaluate(model: keras.Model, data: Any, batch_size: int = 256) -> dict[str, float]:
