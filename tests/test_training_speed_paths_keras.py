@@ -10,6 +10,8 @@ never here.
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 import pytest
 
@@ -35,17 +37,18 @@ class _CountTraces(keras.layers.Layer):
 
 
 def _model(regularizer=None, dropout=0.0, count=False) -> keras.Model:
+    """A small classifier, every layer named (as the course's models are)."""
     keras.utils.set_random_seed(0)
-    inputs = keras.Input((8, 8, 3))
-    x = _CountTraces()(inputs) if count else inputs
+    inputs = keras.Input((8, 8, 3), name="image")
+    x = _CountTraces(name="count")(inputs) if count else inputs
     # No bias before BatchNorm: its gradient is zero up to rounding, which Adam would amplify.
     x = keras.layers.Conv2D(4, 3, use_bias=False, kernel_regularizer=regularizer, name="conv")(x)
     x = keras.layers.BatchNormalization(name="bn")(x)
-    x = keras.layers.ReLU()(x)
-    x = keras.layers.GlobalAveragePooling2D()(x)
+    x = keras.layers.ReLU(name="relu")(x)
+    x = keras.layers.GlobalAveragePooling2D(name="pool")(x)
     if dropout:
-        x = keras.layers.Dropout(dropout)(x)
-    return keras.Model(inputs, keras.layers.Dense(3, name="head")(x))
+        x = keras.layers.Dropout(dropout, name="dropout")(x)
+    return keras.Model(inputs, keras.layers.Dense(3, name="head")(x), name="small")
 
 
 def _twin(model: keras.Model, **kwargs) -> keras.Model:
@@ -192,3 +195,69 @@ def test_gpu_pipeline_yields_the_cpu_batches():
     for (xa, ya), (xb, yb) in zip(plain, piped):
         np.testing.assert_array_equal(xa, np.asarray(xb))
         np.testing.assert_array_equal(ya, np.asarray(yb))
+
+
+# ------------------------------------------------- one traced step per architecture
+
+def test_models_of_one_architecture_share_one_trace_and_keep_their_numbers(monkeypatch):
+    """A second model of the same architecture reuses the traced step (run on a private
+    copy of the architecture) and gets exactly the numbers of a step traced for itself."""
+    calls = [0]
+    dense_call = keras.layers.Dense.call
+
+    @functools.wraps(dense_call)
+    def counting(self, *args, **kwargs):
+        calls[0] += 1
+        return dense_call(self, *args, **kwargs)
+
+    x, y = _data(n=24)
+    first, second = _model(dropout=0.3), _model(dropout=0.3)
+    second.set_weights([w + 0.01 for w in first.get_weights()])
+    reference = _twin(second, dropout=0.3)
+    monkeypatch.setattr(T, "_STEPS", type(T._STEPS)())
+    monkeypatch.setattr(keras.layers.Dense, "call", counting)
+    T.fit(first, (x, y), epochs=2, batch_size=8, seed=0, progress=False)
+    traced = calls[0]
+    shared = T.fit(second, (x, y), epochs=2, batch_size=8, seed=3, progress=False)
+    assert calls[0] == traced, "the second model of the same architecture traced its step again"
+    shared["val"] = T.evaluate(second, (x, y))
+    monkeypatch.setattr(T, "_architecture_key", lambda model, signature: None)  # a step of its own
+    own = T.fit(reference, (x, y), epochs=2, batch_size=8, seed=3, progress=False)
+    own["val"] = T.evaluate(reference, (x, y))
+    assert shared == own
+    for a, b in zip(second.variables, reference.variables):  # weights, statistics, dropout seeds
+        np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
+
+
+def test_validation_sees_the_weights_of_each_epoch_when_the_step_is_shared():
+    x, y = _data(n=24)
+    T.fit(_model(), (x, y), epochs=1, batch_size=8, seed=0, progress=False)  # traces the shared step
+    model = _model()
+    history = T.fit(model, (x, y), epochs=2, batch_size=8, seed=1, validation=(x, y), progress=False)
+    assert history["val_loss"][-1] == pytest.approx(T.evaluate(model, (x, y))["loss"], rel=1e-6)
+    assert history["val_loss"][0] != pytest.approx(history["val_loss"][1])
+
+
+def test_models_with_their_own_code_are_never_shared():
+    inputs = keras.Input((4,))
+    scale = 3.0
+    with_lambda = keras.Model(inputs, keras.layers.Dense(2)(keras.layers.Lambda(lambda t: t * scale)(inputs)))
+    models = {"built-in layers": _model(), "a custom layer": _model(count=True), "a Lambda": with_lambda}
+    for model in models.values():
+        model.compile(optimizer="adam", loss="mse")
+    keys = {name: T._architecture_key(model, None) for name, model in models.items()}
+    assert keys == {"built-in layers": keys["built-in layers"], "a custom layer": None, "a Lambda": None}
+    assert keys["built-in layers"] is not None
+
+
+def test_architectures_differing_in_trainable_flags_get_their_own_steps():
+    x, y = _data()
+    a, b = _model(), _model()
+    b.get_layer("conv").trainable = False
+    for model in (a, b):
+        model.compile(optimizer=T._optimizer(1e-3, 0.0, None, 1), loss="mse")
+    assert T._architecture_key(a, None) != T._architecture_key(b, None)
+    kernel = b.get_layer("conv").kernel.numpy().copy()
+    T.fit(a, (x, y), epochs=1, batch_size=8, seed=0, progress=False)
+    T.fit(b, (x, y), epochs=1, batch_size=8, seed=0, progress=False)
+    np.testing.assert_array_equal(b.get_layer("conv").kernel.numpy(), kernel)

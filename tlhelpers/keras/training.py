@@ -11,7 +11,10 @@ of NHWC arrays in [0, 1] and int labels, or (without augmentation) a ``tf.data.D
 
 from __future__ import annotations
 
+import json
 import math
+import re
+from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any
 
@@ -107,7 +110,7 @@ def fit(model: keras.Model, data: Any, *, epochs: int = 1, batch_size: int = 64,
         bar.set_postfix({k: f"{v[-1]:.3f}" for k, v in history.items()})
 
     model.__dict__.pop("_tlh_inference", None)  # recompiled: trace inference afresh
-    step = _TrainStep(model, _input_signature(data, x))
+    step = _train_step(model, _input_signature(data, x))
     rng = np.random.default_rng(seed if seed is not None else np.random.randint(2**31))
     pipelined = _gpu_visible()
     try:
@@ -123,8 +126,11 @@ def fit(model: keras.Model, data: Any, *, epochs: int = 1, batch_size: int = 64,
                 for xb, yb in _batches(np.asarray(x_epoch, dtype=np.float32), y, rng.permutation(len(y)),
                                        batch_size, pipelined):
                     step(xb, yb)
+            if validation is not None:
+                step.store(model)
             record(step.result())
     finally:
+        step.store(model)
         bar.close()
     return history
 
@@ -167,10 +173,11 @@ class _TrainStep:
     def __init__(self, model: keras.Model, signature: list | None) -> None:
         import tensorflow as tf
 
-        self._tf = tf
+        self.model = model
         optimizer = model.optimizer
         trainable = model.trainable_variables
         optimizer.build(trainable)  # create the slots now, not inside the trace (no second trace)
+        self._fresh_optimizer = [v.numpy() for v in optimizer.variables]
         loss_fn = model.loss
         self.loss_sum = tf.Variable(0.0, dtype=tf.float64, trainable=False)
         self.correct = tf.Variable(0.0, dtype=tf.float64, trainable=False)
@@ -201,6 +208,20 @@ class _TrainStep:
     def __call__(self, x, y) -> None:
         self._step(x, y)
 
+    def load(self, model: keras.Model) -> None:
+        """Start a fit of ``model``: its weights in, a fresh optimizer state (no-op for itself)."""
+        if model is not self.model:
+            for mine, theirs in zip(self.model.variables, model.variables):
+                mine.assign(theirs)
+            for v, fresh in zip(self.model.optimizer.variables, self._fresh_optimizer):
+                v.assign(fresh)
+
+    def store(self, model: keras.Model) -> None:
+        """The trained weights (and BatchNorm statistics, seed states) back into ``model``."""
+        if model is not self.model:
+            for mine, theirs in zip(self.model.variables, model.variables):
+                theirs.assign(mine)
+
     def reset(self) -> None:
         for v in (self.loss_sum, self.correct, self.seen):
             v.assign(0.0)
@@ -208,6 +229,82 @@ class _TrainStep:
     def result(self) -> dict[str, float]:
         seen = max(float(self.seen.numpy()), 1.0)
         return {"loss": float(self.loss_sum.numpy()) / seen, "accuracy": float(self.correct.numpy()) / seen}
+
+
+# One traced step per architecture, not per model: Lesson 01 alone trains ~45 models of
+# ~10 architectures, and tracing plus graph optimisation costs as much as ~40 steps each.
+_STEPS: OrderedDict[str, _TrainStep] = OrderedDict()
+_STEPS_KEPT = 16                # least recently used architectures are dropped beyond this
+_STEPS_MAX_PARAMS = 5_000_000   # bigger models train long enough to pay for their own trace
+
+
+def _variables_spec(model: keras.Model) -> list[tuple]:
+    """Path, shape, dtype and trainability of every variable (seed generators numbered apart)."""
+    return [(re.sub(r"seed_generator_\d+", "seed_generator", v.path), tuple(v.shape), str(v.dtype),
+             bool(v.trainable)) for v in model.variables]
+
+
+def _architecture_key(model: keras.Model, signature: list | None) -> str | None:
+    """What a traced step of ``model`` computes, as a string, or None if that cannot be told.
+
+    Only models made entirely of Keras's own layers qualify: their configs (layer types,
+    settings, wiring, ``trainable`` flags, dtype policies) determine the computation. A
+    custom layer may keep state its config does not show, and a ``Lambda`` (or a lambda
+    activation) may close over Python values, so models holding either are never shared.
+    Layer names stay in the key (models with automatic names such as ``dense_7`` do not
+    share; the course's models name every layer); the optimizer's automatic name does not.
+    """
+    from .params import walk_layers
+
+    if model.count_params() > _STEPS_MAX_PARAMS:
+        return None
+    if not all(type(layer).__module__.startswith("keras.") for layer in walk_layers(model)):
+        return None
+    try:
+        architecture = keras.saving.serialize_keras_object(model)
+        architecture.pop("compile_config", None)  # optimizer and loss: below, without names
+        config = json.dumps([architecture, _unnamed(keras.saving.serialize_keras_object(model.optimizer)),
+                             _unnamed(keras.saving.serialize_keras_object(model.loss))],
+                            sort_keys=True, default=str)
+    except Exception:  # noqa: BLE001 - anything that does not serialise is simply not shared
+        return None
+    if '"Lambda"' in config or "__lambda__" in config:
+        return None
+    return json.dumps([config, _variables_spec(model), repr(signature)])
+
+
+def _unnamed(config: Any) -> Any:
+    """A config without its names (``adam_3``: a counter, not a setting)."""
+    if isinstance(config, dict):
+        return {k: _unnamed(v) for k, v in config.items() if k != "name"}
+    if isinstance(config, list):
+        return [_unnamed(v) for v in config]
+    return config
+
+
+def _train_step(model: keras.Model, signature: list | None) -> _TrainStep:
+    """The traced step for ``model``'s architecture, loaded with ``model``'s weights.
+
+    The step runs on a private copy of the architecture (a template): ``load`` copies the
+    model's variables in and resets the optimizer, ``store`` copies the result back. Same
+    graph, same values: the same numbers as a step traced for ``model`` itself.
+    """
+    key = _architecture_key(model, signature)
+    if key is None:
+        return _TrainStep(model, signature)
+    step = _STEPS.pop(key, None)
+    if step is None:
+        template = keras.models.clone_model(model)
+        if _variables_spec(template) != _variables_spec(model):
+            return _TrainStep(model, signature)
+        template.compile(optimizer=keras.optimizers.deserialize(keras.optimizers.serialize(model.optimizer)),
+                         loss=model.loss)
+        step = _TrainStep(template, signature)
+    _STEPS[key] = step
+    while len(_STEPS) > _STEPS_KEPT:
+        _STEPS.popitem(last=False)
+    step.load(model)
+    return step
 
 
 def _input_signature(data: Any, x: np.ndarray | None) -> list | None:
