@@ -2,11 +2,19 @@
 :mod:`tlhelpers.torch.training` so both tracks train with the same recipe and report the
 same numbers.
 
-``fit`` is ``model.compile`` + ``model.fit`` with the course's defaults: Adam (decoupled
-weight decay when asked), cross-entropy on **logits**, accuracy as a fraction, optional
-per-step cosine learning-rate decay, optional augmentation redrawn every epoch, one
-progress bar over epochs. Data is a :class:`tlhelpers.data.Dataset`, an ``(x, y)`` pair
-of NHWC arrays in [0, 1] and int labels, or (without augmentation) a ``tf.data.Dataset``.
+``fit`` compiles the model with the course's defaults: Adam (decoupled weight decay when
+asked), cross-entropy on **logits**, accuracy as a fraction, optional per-step cosine
+learning-rate decay, optional augmentation redrawn every epoch, one progress bar over
+epochs. Data is a :class:`tlhelpers.data.Dataset`, an ``(x, y)`` pair of NHWC arrays in
+[0, 1] and int labels, or (without augmentation) a ``tf.data.Dataset``.
+
+Speed: ``fit`` computes what ``model.fit`` computes, one traced ``tf.function`` step per
+batch, but without ``model.fit``'s per-call machinery, and it traces each architecture
+once (models built from Keras's own layers share the step); ``predict`` and
+``extract_features`` trace one forward pass per model for every batch size. On the
+course's small models and datasets this makes the Keras track as fast as PyTorch's
+(``python -m benchmarks --micro`` and ``--experiments`` measure it). XLA stays off:
+compiling each of many small models costs more than it saves.
 """
 
 from __future__ import annotations
