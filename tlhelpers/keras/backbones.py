@@ -31,6 +31,7 @@ from ..zoo import (BACKBONES, COURSE_CNN, IMAGENET_ZOO, WeightsUnavailableError,
                    canonical_name, course_weights_path)
 from .layers import InferenceMode
 from .params import freeze
+from .training import _inference_function
 
 __all__ = [
     "BACKBONES",
@@ -403,14 +404,13 @@ def extract_features(backbone: keras.Model, data, batch_size: int = 256,
     feature_dim(backbone)
     checks.image_batch(data, "data", expected=checks.model_input_shape(backbone))
     x = _as_images(data, backbone)
-    out = np.empty((len(x), feature_dim(backbone)), dtype=np.float32)
+    dim = feature_dim(backbone)
+    forward = _inference_function(backbone)  # traced once per backbone, for every batch size
     starts = range(0, len(x), batch_size)
-    for i in tqdm(starts, desc=f"features ({backbone.name})", unit="batch", disable=not progress,
-                  leave=False):
-        batch = x[i:i + batch_size]
-        n = len(batch)
-        if 0 < n < batch_size and len(x) > batch_size:  # pad: one traced shape, no retracing
-            batch = np.concatenate([batch, np.zeros((batch_size - n, *batch.shape[1:]), np.float32)])
-        out[i:i + n] = np.asarray(backbone.predict_on_batch(batch))[:n]
-    return out
+    # Fetched once at the end, so a GPU never waits for the host between batches.
+    outputs = [forward(x[i:i + batch_size]) for i in tqdm(
+        starts, desc=f"features ({backbone.name})", unit="batch", disable=not progress, leave=False)]
+    if not outputs:
+        return np.empty((0, dim), dtype=np.float32)
+    return np.concatenate([np.asarray(o, dtype=np.float32) for o in outputs])
 

@@ -463,6 +463,8 @@ def extract_features(backbone: nn.Module, data: Any, batch_size: int = 256,
     """
     from tqdm.auto import tqdm
 
+    from .training import _forward_batches
+
     batch_size = positive_int(batch_size, "batch_size")
     dim = feature_dim(backbone)
     _check_images(data, backbone)
@@ -470,12 +472,9 @@ def extract_features(backbone: nn.Module, data: Any, batch_size: int = 256,
     device = _model_device(backbone)
     was_training = backbone.training
     backbone.eval()
-    out = np.empty((len(x), dim), dtype=np.float32)
     try:
-        with torch.inference_mode():
-            for i in tqdm(range(0, len(x), batch_size), desc="features", unit="batch",
-                          disable=not progress, leave=False):
-                out[i:i + batch_size] = backbone(x[i:i + batch_size].to(device)).float().cpu().numpy()
+        out = _forward_batches(backbone, x, batch_size, device, lambda starts: tqdm(
+            starts, desc="features", unit="batch", disable=not progress, leave=False))
     finally:
         backbone.train(was_training)
-    return out
+    return out.numpy() if out is not None else np.empty((0, dim), dtype=np.float32)
