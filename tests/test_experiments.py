@@ -161,3 +161,12 @@ def test_compare_is_seed_by_seed_and_says_when_seeds_disagree():
     assert curves.by_seed(runs, method="a") == {0: 0.5, 1: 0.6}
     with pytest.raises(ValueError, match="several runs"):
         curves.by_seed(runs.assign(seed=0), method="a")
+
+
+def test_seed_summary_gives_mean_and_spread_per_group():
+    table = curves.seed_summary({("m", "a"): {0: 0.5, 1: 0.7}, ("m", "b"): {0: 0.9}})
+    assert table.loc[("m", "a"), "mean (%)"] == pytest.approx(60.0)
+    assert table.loc[("m", "a"), "std (%)"] == pytest.approx(100 * np.std([0.5, 0.7], ddof=1))
+    assert table.loc[("m", "b"), "std (%)"] == 0.0 and table.loc[("m", "b"), "seeds"] == 1
+    with pytest.raises(ValueError, match="no run"):
+        curves.seed_summary({"x": {}})

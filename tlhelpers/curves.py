@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -133,5 +134,21 @@ def by_seed(runs: pd.DataFrame, **where) -> dict[int, float]:
     return dict(zip(rows["seed"].astype(int), rows["accuracy"].astype(float)))
 
 
-__all__ = ["Comparison", "Method", "by_seed", "compare", "gap", "measure", "plot", "summarize"]
+def seed_summary(groups: Mapping[Any, Mapping[int, float]]) -> pd.DataFrame:
+    """Mean and standard deviation (in %) over seeds of each group's ``{seed: accuracy}``.
+
+    Keys become the index (tuples become a MultiIndex), so ``.unstack(0)`` turns the first
+    level into columns.
+    """
+    rows = {}
+    for key, by_seed_ in groups.items():
+        values = 100 * np.array(list(by_seed_.values()), dtype=float)
+        if not len(values):
+            raise ValueError(f"group {key!r} holds no run.")
+        rows[key] = {"mean (%)": values.mean(), "std (%)": values.std(ddof=1) if len(values) > 1 else 0.0,
+                     "seeds": len(values)}
+    return pd.DataFrame(rows).T
+
+
+__all__ = ["Comparison", "Method", "by_seed", "compare", "gap", "measure", "plot", "seed_summary", "summarize"]
 
