@@ -38,6 +38,18 @@ MIX = {
 PHASES = ("import", "data", "yosinski", "curves", "head", "features")
 
 
+
+def _train_on_target(transfer, train, test, *, steps: int, **kwargs):
+    """``transfer.train_on_target`` with a budget of optimizer steps, for both of its APIs:
+    a ``--baseline`` copy may still take ``steps``; today's takes ``epochs`` (batch 32)."""
+    import inspect
+
+    from tlhelpers.schedules import steps_to_epochs
+
+    if "steps" in inspect.signature(transfer.train_on_target).parameters:
+        return transfer.train_on_target(train, test, steps=steps, **kwargs)
+    return transfer.train_on_target(train, test, epochs=steps_to_epochs(len(train), steps, 32), **kwargs)
+
 def worker(track: str, profile: str) -> dict[str, float]:
     """Run the mix in this interpreter; returns wall seconds per phase (plus ``cpu``)."""
     clock = time.perf_counter
@@ -70,8 +82,8 @@ def worker(track: str, profile: str) -> dict[str, float]:
         labelled = train.per_class(10, seed=seed)
         for k in mix["k"]:
             for fine_tune in ([True] if k == 0 else [False, True]):
-                transfer.train_on_target(labelled, test, k=k, fine_tune=fine_tune, steps=mix["steps"],
-                                         lr=2e-3, seed=seed)
+                _train_on_target(transfer, labelled, test, k=k, fine_tune=fine_tune, steps=mix["steps"],
+                                 lr=2e-3, seed=seed)
     seconds["yosinski"] = clock() - t
 
     t = clock()
@@ -80,8 +92,8 @@ def worker(track: str, profile: str) -> dict[str, float]:
             continue  # measured above
         for seed in mix["seeds"]:
             for k in (0, 4):
-                transfer.train_on_target(train.per_class(n, seed=seed), test, k=k, fine_tune=True,
-                                         steps=mix["steps"], lr=2e-3, seed=seed)
+                _train_on_target(transfer, train.per_class(n, seed=seed), test, k=k, fine_tune=True,
+                                 steps=mix["steps"], lr=2e-3, seed=seed)
     seconds["curves"] = clock() - t
 
     t = clock()

@@ -249,8 +249,8 @@ CASES: dict[str, list[Case]] = {
         bad("seed negative", lambda t: t.X.transfer_blocks(1, fine_tune=True, seed=-1), "seed"),
     ],
     "transfer.train_on_target": [
-        bad("steps negative", lambda t: t.X.train_on_target(t.ds(), t.ds(), steps=-5), "steps"),
-        bad("steps=0", lambda t: t.X.train_on_target(t.ds(), t.ds(), steps=0), "steps"),
+        bad("epochs negative", lambda t: t.X.train_on_target(t.ds(), t.ds(), epochs=-5), "epochs"),
+        bad("bn unknown", lambda t: t.X.train_on_target(t.ds(), t.ds(), bn="train"), "bn"),
         bad("train arrays", lambda t: t.X.train_on_target(t.data(), t.ds()), "train"),
         bad("lr negative", lambda t: t.X.train_on_target(t.ds(), t.ds(), lr=-1), "lr"),
         bad("k=9", lambda t: t.X.train_on_target(t.ds(), t.ds(), k=9), "k"),

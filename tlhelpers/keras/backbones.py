@@ -345,9 +345,13 @@ def build_classifier(backbone: keras.Model, num_classes: int, *, freeze_backbone
             :class:`tlhelpers.keras.layers.InferenceMode`, since Keras 3's ``fit`` overrides a
             plain ``backbone(x, training=False)`` of an unfrozen nested model), so its
             BatchNorm layers use and keep their pretrained statistics even while the
-            backbone is fine-tuned (COURSE.md §5 item 15). Leave it on for any pretrained backbone;
-            turn it off only to train a backbone from scratch, whose BatchNorm must learn
-            its statistics.
+            backbone is fine-tuned (COURSE.md §5 item 15); scale and shift still learn.
+            ``False``: BatchNorm trains with the rest (batch statistics, moving statistics
+            re-estimated on the target), as a backbone trained from scratch needs. For
+            fine-tuning a pretrained backbone neither is right everywhere: Lesson 01
+            (section 7) measures both on few and many labels and on a close and a shifted
+            target; measure it on your data. Re-estimating the statistics on the target is
+            also a domain-adaptation method (AdaBN, Li et al. 2016).
     """
     if not isinstance(backbone, keras.Model):
         checks.fail("backbone", "a Keras model", checks.Received(type(backbone).__name__))

@@ -353,10 +353,15 @@ def build_classifier(backbone: nn.Module, num_classes: int, *, freeze_backbone: 
             eval mode that survives ``model.train()`` (COURSE.md §5 item 16). Give the
             optimizer only the trainable parameters.
         dropout: dropout rate on the features before the head (0 = none).
-        bn_inference: keep the backbone's BatchNorm layers in eval mode even when the
-            backbone is fine-tuned (the PyTorch twin of Keras's ``training=False``), so the
-            pretrained statistics are used and kept. Turn it off only to train a backbone
-            from scratch.
+        bn_inference: when the backbone is not frozen (fine-tuning), keep its BatchNorm
+            layers in eval mode (the PyTorch twin of Keras's ``training=False``): the
+            pretrained statistics are used and never updated, while scale and shift still
+            learn. ``False``: BatchNorm trains with the rest (batch statistics, running
+            statistics re-estimated on the target), as a backbone trained from scratch
+            needs. For fine-tuning a pretrained backbone neither is right everywhere:
+            Lesson 01 (section 7) measures both on few and many labels and on a close and
+            a shifted target; measure it on your data. Re-estimating the statistics on the
+            target is also a domain-adaptation method (AdaBN, Li et al. 2016).
     """
     if not isinstance(backbone, nn.Module):
         checks.fail("backbone", "a torch.nn.Module", checks.Received(type(backbone).__name__))
