@@ -31,7 +31,6 @@ from ..zoo import (BACKBONES, COURSE_CNN, IMAGENET_ZOO, WeightsUnavailableError,
                    canonical_name, course_weights_path)
 from .layers import InferenceMode
 from .params import freeze
-from .training import _inference_function
 
 __all__ = [
     "BACKBONES",
@@ -409,6 +408,8 @@ def extract_features(backbone: keras.Model, data, batch_size: int = 256,
     checks.image_batch(data, "data", expected=checks.model_input_shape(backbone))
     x = _as_images(data, backbone)
     dim = feature_dim(backbone)
+    from .training import _inference_function  # training imports this module
+
     forward = _inference_function(backbone)  # traced once per backbone, for every batch size
     starts = range(0, len(x), batch_size)
     # Fetched once at the end, so a GPU never waits for the host between batches.
