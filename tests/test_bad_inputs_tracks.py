@@ -35,7 +35,9 @@ class Track:
         self.pkg = importlib.import_module(f"tlhelpers.{name}")
         for short, module in (("B", "backbones"), ("T", "training"), ("X", "transfer"),
                               ("D", "data"), ("L", "layers"), ("P", "params"),
-                              ("dev", "device"), ("pre", "pretrain")):
+                              ("dev", "device"), ("pre", "pretrain"), ("AD", "adapt"),
+                              ("DN", "dann"), ("KD", "distill"), ("DV", "divergence"),
+                              ("FT", "finetune")):
             setattr(self, short, importlib.import_module(f"tlhelpers.{name}.{module}"))
         self._backbone = self.B.course_cnn(pretrained=False)
         self._classifier = self.B.build_classifier(self.B.course_cnn(pretrained=False), 3)
@@ -64,6 +66,20 @@ class Track:
         """The track's pipeline adapter: to_tf_dataset / to_dataloader."""
         fn = self.D.to_tf_dataset if self.name == "keras" else self.D.to_dataloader
         return fn(ds, *args, **kwargs)
+
+    def tensor(self, a, dtype=np.float32):
+        """An array as the track's tensor (PyTorch's functions take tensors, Keras's either)."""
+        a = np.asarray(a, dtype=dtype)
+        if self.name == "torch":
+            import torch
+
+            return torch.from_numpy(a)
+        return a
+
+    def feats(self, n: int = 6, d: int = 4, scale: float = 1.0, offset: float = 0.0):
+        """``n`` feature vectors of width ``d`` as a track tensor."""
+        x = np.random.default_rng(1).normal(size=(n, d)) * scale + offset
+        return self.tensor(x)
 
     def adaptive(self, units=8, activation="relu"):
         if self.name == "keras":
@@ -356,6 +372,82 @@ CASES: dict[str, list[Case]] = {
         bad("epochs=0", lambda t: pretrain(t, epochs=0), "epochs"),
         bad("lr negative", lambda t: pretrain(t, lr=-1), "lr"),
         bad("seed negative", lambda t: pretrain(t, seed=-1), "seed"),
+    ],
+    # ------------------------------------------------------------------ divergence
+    "divergence.sq_distances": [
+        bad("widths differ", lambda t: t.DV.sq_distances(t.feats(d=4), t.feats(d=3)), "source"),
+        bad("1-D features", lambda t: t.DV.sq_distances(t.tensor(np.zeros(5)), t.feats()), "source"),
+        bad("a string", lambda t: t.DV.sq_distances("features", t.feats()), "source"),
+        bad("NaN", lambda t: t.DV.sq_distances(t.feats(), t.feats(scale=np.nan)), "target"),
+        bad("integer features", lambda t: t.DV.sq_distances(t.tensor(np.ones((3, 2)), np.int64),
+                                                            t.feats(d=2)), "source"),
+        bad("a NumPy array", lambda t: t.DV.sq_distances(np.zeros((3, 4)), t.feats()), "source",
+            tracks=TO),
+    ],
+    "divergence.median_bandwidth": [
+        bad("one sample in all", lambda t: t.DV.median_bandwidth(t.feats(1), t.feats(0)), "target"),
+        bad("None", lambda t: t.DV.median_bandwidth(None, t.feats()), "source"),
+        bad("widths differ", lambda t: t.DV.median_bandwidth(t.feats(d=2), t.feats(d=5)), "source"),
+        bad("infinite", lambda t: t.DV.median_bandwidth(t.feats(scale=np.inf), t.feats()), "source"),
+    ],
+    "divergence.kernel_bandwidths": [
+        bad("bandwidth=0", lambda t: t.DV.kernel_bandwidths(t.feats(), t.feats(), 0.0), "bandwidth"),
+        bad("bandwidth negative", lambda t: t.DV.kernel_bandwidths(t.feats(), t.feats(), [1.0, -2.0]),
+            "bandwidth"),
+        bad("bandwidth a string", lambda t: t.DV.kernel_bandwidths(t.feats(), t.feats(), "1.0"),
+            "bandwidth"),
+        bad("bandwidth True", lambda t: t.DV.kernel_bandwidths(t.feats(), t.feats(), True),
+            "bandwidth"),
+        bad("multipliers empty", lambda t: t.DV.kernel_bandwidths(t.feats(), t.feats(),
+                                                                  multipliers=()), "multipliers"),
+        bad("multipliers with 0", lambda t: t.DV.kernel_bandwidths(t.feats(), t.feats(),
+                                                                   multipliers=(0.0, 1.0)),
+            "multipliers"),
+    ],
+    "divergence.gaussian_kernel": [
+        bad("bandwidth NaN", lambda t: t.DV.gaussian_kernel(t.feats(), t.feats(), float("nan")),
+            "bandwidth"),
+        bad("bandwidth None", lambda t: t.DV.gaussian_kernel(t.feats(), t.feats(), None),
+            "bandwidth"),
+        bad("widths differ", lambda t: t.DV.gaussian_kernel(t.feats(d=3), t.feats(d=4), 1.0),
+            "source"),
+        bad("3-D features", lambda t: t.DV.gaussian_kernel(t.tensor(np.zeros((2, 3, 4))),
+                                                           t.feats(), 1.0), "source"),
+    ],
+    "divergence.mmd2_biased": [
+        bad("widths differ", lambda t: t.DV.mmd2_biased(t.feats(d=4), t.feats(d=8)), "source"),
+        bad("empty target", lambda t: t.DV.mmd2_biased(t.feats(), t.feats(0)), "target"),
+        bad("NaN", lambda t: t.DV.mmd2_biased(t.feats(scale=np.nan), t.feats()), "source"),
+        bad("bandwidth negative", lambda t: t.DV.mmd2_biased(t.feats(), t.feats(), bandwidth=-1.0),
+            "bandwidth"),
+        bad("a list of strings", lambda t: t.DV.mmd2_biased(["a", "b"], t.feats()), "source"),
+    ],
+    "divergence.mmd2_unbiased": [
+        bad("one source sample", lambda t: t.DV.mmd2_unbiased(t.feats(1), t.feats()), "source"),
+        bad("widths differ", lambda t: t.DV.mmd2_unbiased(t.feats(d=4), t.feats(d=2)), "source"),
+        bad("multipliers a string", lambda t: t.DV.mmd2_unbiased(t.feats(), t.feats(),
+                                                                 multipliers="1"), "multipliers"),
+        bad("1-D features", lambda t: t.DV.mmd2_unbiased(t.tensor(np.zeros(6)),
+                                                         t.tensor(np.ones(6))), "source"),
+    ],
+    "divergence.mmd2_linear": [
+        bad("one target sample", lambda t: t.DV.mmd2_linear(t.feats(), t.feats(1)), "target"),
+        bad("bandwidth a string", lambda t: t.DV.mmd2_linear(t.feats(), t.feats(), bandwidth="auto"),
+            "bandwidth"),
+        bad("widths differ", lambda t: t.DV.mmd2_linear(t.feats(d=1), t.feats(d=2)), "source"),
+        bad("infinite", lambda t: t.DV.mmd2_linear(t.feats(), t.feats(scale=np.inf)), "target"),
+    ],
+    "divergence.covariance": [
+        bad("one sample", lambda t: t.DV.covariance(t.feats(1)), "features"),
+        bad("1-D", lambda t: t.DV.covariance(t.tensor(np.arange(5.0))), "features"),
+        bad("NaN", lambda t: t.DV.covariance(t.feats(scale=np.nan)), "features"),
+        bad("a string", lambda t: t.DV.covariance("features"), "features"),
+    ],
+    "divergence.coral_distance": [
+        bad("widths differ", lambda t: t.DV.coral_distance(t.feats(d=4), t.feats(d=3)), "source"),
+        bad("one target sample", lambda t: t.DV.coral_distance(t.feats(), t.feats(1)), "target"),
+        bad("NaN", lambda t: t.DV.coral_distance(t.feats(), t.feats(scale=np.nan)), "target"),
+        bad("None", lambda t: t.DV.coral_distance(t.feats(), None), "target"),
     ],
 }
 

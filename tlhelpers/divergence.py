@@ -102,6 +102,9 @@ def _features(source, target, min_samples: int = 1) -> tuple[np.ndarray, np.ndar
 
 
 def _positive(value, name: str) -> float:
+    # A string or a bool is not a bandwidth, even where float() would read it as one.
+    if isinstance(value, (str, bytes, bool, np.bool_)):
+        raise ValueError(f"{name} must be a positive number, got {value!r}.")
     try:
         v = float(value)
     except (TypeError, ValueError):
@@ -113,7 +116,8 @@ def _positive(value, name: str) -> float:
 
 def _bandwidth_list(bandwidth, name: str = "bandwidth") -> list[float]:
     """One positive number or a non-empty sequence of them, as a list of floats."""
-    values = list(bandwidth) if isinstance(bandwidth, (Sequence, np.ndarray)) else [bandwidth]
+    values = (list(bandwidth) if isinstance(bandwidth, (Sequence, np.ndarray))
+              and not isinstance(bandwidth, (str, bytes)) else [bandwidth])
     if not values:
         raise ValueError(f"{name} must be a positive number or a non-empty sequence of them, got {bandwidth!r}.")
     return [_positive(b, name) for b in values]
