@@ -81,6 +81,11 @@ class Track:
         x = np.random.default_rng(1).normal(size=(n, d)) * scale + offset
         return self.tensor(x)
 
+    @functools.cached_property
+    def mlp(self):
+        """A 2-feature, 2-class MLP classifier (no BatchNorm), as Lesson 04's moons use."""
+        return self.DN.mlp_classifier(2, 2)
+
     def adaptive(self, units=8, activation="relu"):
         if self.name == "keras":
             return self.L.AdaptiveLayer(units, activation)
@@ -102,6 +107,15 @@ def pretrain(t, **kw):
     """A pretraining call that stays small (and writes to the test's folder) if it runs."""
     small = dict(n_train=10, n_test=10, epochs=1, out_dir="weights", progress=False)
     return t.pre.pretrain(**{**small, **kw})
+
+
+def adapt(t, model=None, source=None, target=None, **kw):
+    """A fit_adapt call on tiny data (6 source images of 3 classes, 6 target images)."""
+    kw.setdefault("progress", False)
+    kw.setdefault("batch_size", 2)
+    return t.AD.fit_adapt(model if model is not None else t.classifier(),
+                          t.data() if source is None else source,
+                          t.images() if target is None else target, **kw)
 
 
 K, TO = ("keras",), ("torch",)
@@ -448,6 +462,98 @@ CASES: dict[str, list[Case]] = {
         bad("one target sample", lambda t: t.DV.coral_distance(t.feats(), t.feats(1)), "target"),
         bad("NaN", lambda t: t.DV.coral_distance(t.feats(), t.feats(scale=np.nan)), "target"),
         bad("None", lambda t: t.DV.coral_distance(t.feats(), None), "target"),
+    ],
+    # ------------------------------------------------------------------ adapt
+    "adapt.fit_adapt": [
+        bad("a backbone, not a classifier", lambda t: adapt(t, t.backbone()), "model"),
+        bad("model a string", lambda t: adapt(t, "classifier"), "model"),
+        bad("source label -1", lambda t: adapt(t, source=t.data(labels=[0, 1, 2, 0, 1, -1])),
+            "source"),
+        bad("source label = num_classes", lambda t: adapt(t, source=t.data(labels=[0, 1, 2, 0, 1, 3])),
+            "source"),
+        bad("soft source labels", lambda t: adapt(t, source=t.data(labels=[0.5] * 6)), "source"),
+        bad("source labels one short", lambda t: adapt(t, source=(t.images(), [0, 1, 2, 0, 1])),
+            "source"),
+        bad("source arrays without labels", lambda t: adapt(t, source=t.images()), "source"),
+        bad("target NaN", lambda t: adapt(t, target=t.images() * np.nan), "target"),
+        bad("target 28x28 grey", lambda t: adapt(t, target=t.images(size=28, channels=1)), "target"),
+        bad("target empty", lambda t: adapt(t, target=t.images(0)), "target"),
+        bad("target text", lambda t: adapt(t, target=["a cat", "a dog"]), "target"),
+        bad("target a string", lambda t: adapt(t, target="mnist-m"), "target"),
+        warns("target 0-255 floats, (N, 1) labels", lambda t: adapt(
+            t, t.classifier(fresh=True), (t.images(), (np.arange(6) % 3)[:, None]),
+            t.images(scale=255), alignment=t.DV.coral_distance, batch_size=3), "0-255 images"),
+        bad("lr negative", lambda t: adapt(t, lr=-1e-3), "lr"),
+        bad("lr a string", lambda t: adapt(t, lr="1e-3"), "lr"),
+        bad("weight_decay negative", lambda t: adapt(t, weight_decay=-1.0), "weight_decay"),
+        bad("weight negative", lambda t: adapt(t, alignment=t.DV.coral_distance, weight=-1.0),
+            "weight"),
+        bad("weight a string", lambda t: adapt(t, alignment=t.DV.coral_distance, weight="1"),
+            "weight"),
+        bad("taps unknown", lambda t: adapt(t, alignment=t.DV.coral_distance, taps="pixels"), "taps"),
+        bad("alignment a string", lambda t: adapt(t, alignment="coral"), "alignment"),
+        bad("schedule='step'", lambda t: adapt(t, schedule="step"), "schedule"),
+        bad("progress='no'", lambda t: adapt(t, progress="no"), "progress"),
+        bad("seed negative", lambda t: adapt(t, seed=-1), "seed"),
+        bad("epochs=0", lambda t: adapt(t, epochs=0), "epochs"),
+        bad("batch_size > source", lambda t: adapt(t, batch_size=7), "batch_size"),
+        bad("optimizer a string", lambda t: adapt(t, optimizer="sgd"), "optimizer"),
+        bad("feature vectors to an image model", lambda t: adapt(
+            t, source=(t.feats(6, 2), np.arange(6) % 3), target=t.feats(6, 2)), "source"),
+        bad("features NaN", lambda t: adapt(t, t.mlp, source=(t.feats(6, 2, scale=np.nan),
+                                                             np.arange(6) % 2),
+                                            target=t.feats(6, 2)), "source"),
+        bad("features too wide", lambda t: adapt(t, t.mlp, source=(t.feats(6, 3), np.arange(6) % 2),
+                                                 target=t.feats(6, 3)), "source"),
+    ],
+    "adapt.AdaptationModel": [
+        bad("classifier a backbone", lambda t: t.AD.AdaptationModel(t.backbone()), "classifier"),
+        bad("classifier a string", lambda t: t.AD.AdaptationModel("classifier"), "classifier"),
+        bad("taps unknown", lambda t: t.AD.AdaptationModel(t.classifier(), taps=("pixels",)),
+            "taps"),
+        bad("taps twice", lambda t: t.AD.AdaptationModel(t.classifier(),
+                                                          taps=("logits", "logits")), "taps"),
+        bad("weight negative", lambda t: t.AD.AdaptationModel(t.classifier(), weight=-0.5),
+            "weight"),
+        bad("weight True", lambda t: t.AD.AdaptationModel(t.classifier(), weight=True), "weight"),
+        bad("alignment a number", lambda t: t.AD.AdaptationModel(t.classifier(), alignment=5),
+            "alignment"),
+    ],
+    "adapt.deep_coral": [
+        bad("weight negative", lambda t: t.AD.deep_coral(t.classifier(), t.data(), t.images(),
+                                                         weight=-1.0, progress=False), "weight"),
+        bad("taps empty", lambda t: t.AD.deep_coral(t.classifier(), t.data(), t.images(), taps=(),
+                                                    progress=False), "taps"),
+        bad("a backbone", lambda t: t.AD.deep_coral(t.backbone(), t.data(), t.images(),
+                                                    progress=False), "model"),
+        bad("target of another size", lambda t: t.AD.deep_coral(
+            t.classifier(), t.data(), t.images(size=28), progress=False), "target"),
+        bad("epochs=0", lambda t: t.AD.deep_coral(t.classifier(), t.data(), t.images(), epochs=0,
+                                                  progress=False), "epochs"),
+    ],
+    "adapt.dan": [
+        bad("estimator unknown", lambda t: t.AD.dan(t.classifier(), t.data(), t.images(),
+                                                    estimator="median", progress=False),
+            "estimator"),
+        bad("multipliers with 0", lambda t: t.AD.dan(t.classifier(), t.data(), t.images(),
+                                                     multipliers=(0.0, 1.0), progress=False),
+            "multipliers"),
+        bad("weight a string", lambda t: t.AD.dan(t.classifier(), t.data(), t.images(),
+                                                  weight="high", progress=False), "weight"),
+        bad("source label out of range", lambda t: t.AD.dan(
+            t.classifier(), t.data(labels=[9] * 6), t.images(), progress=False), "source"),
+        bad("lr zero", lambda t: t.AD.dan(t.classifier(), t.data(), t.images(), lr=0,
+                                          progress=False), "lr"),
+    ],
+    "adapt.adabn": [
+        bad("model a string", lambda t: t.AD.adabn("model", t.images()), "model"),
+        bad("no BatchNorm", lambda t: t.AD.adabn(t.mlp, t.feats(6, 2)), "model"),
+        bad("target NaN", lambda t: t.AD.adabn(t.classifier(), t.images() * np.nan), "target"),
+        bad("target 28x28", lambda t: t.AD.adabn(t.classifier(), t.images(size=28)), "target"),
+        bad("target empty", lambda t: t.AD.adabn(t.classifier(), t.images(0)), "target"),
+        bad("batch_size=0", lambda t: t.AD.adabn(t.classifier(), t.images(), batch_size=0),
+            "batch_size"),
+        bad("target a string", lambda t: t.AD.adabn(t.classifier(), "mnist-m"), "target"),
     ],
 }
 
