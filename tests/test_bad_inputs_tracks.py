@@ -86,6 +86,21 @@ class Track:
         """A 2-feature, 2-class MLP classifier (no BatchNorm), as Lesson 04's moons use."""
         return self.DN.mlp_classifier(2, 2)
 
+    @functools.cached_property
+    def dann(self):
+        """A DANN on the shared 3-class classifier (its default discriminator)."""
+        return self.DN.DANN(self.classifier())
+
+    @functools.cached_property
+    def discriminator(self):
+        return self.DN.domain_discriminator(4)
+
+    def optimizer(self):
+        """An optimizer over the DANN's parameters (PyTorch's schedulers take one)."""
+        import torch
+
+        return torch.optim.SGD(self.dann.parameters(), lr=0.01)
+
     def adaptive(self, units=8, activation="relu"):
         if self.name == "keras":
             return self.L.AdaptiveLayer(units, activation)
@@ -554,6 +569,140 @@ CASES: dict[str, list[Case]] = {
         bad("batch_size=0", lambda t: t.AD.adabn(t.classifier(), t.images(), batch_size=0),
             "batch_size"),
         bad("target a string", lambda t: t.AD.adabn(t.classifier(), "mnist-m"), "target"),
+    ],
+    # ------------------------------------------------------------------ dann
+    "dann.gradient_reversal": [
+        bad("lambda_ negative", lambda t: t.DN.gradient_reversal(t.feats(), -1.0), "lambda_"),
+        bad("lambda_ a string", lambda t: t.DN.gradient_reversal(t.feats(), "1"), "lambda_"),
+        bad("lambda_ NaN", lambda t: t.DN.gradient_reversal(t.feats(), float("nan")), "lambda_"),
+        bad("lambda_ True", lambda t: t.DN.gradient_reversal(t.feats(), True), "lambda_"),
+    ],
+    "dann.GradientReversal": [
+        bad("lambda_ negative", lambda t: t.DN.GradientReversal(-0.1), "lambda_"),
+        bad("lambda_ a string", lambda t: t.DN.GradientReversal("high"), "lambda_"),
+        bad("lambda_ None", lambda t: t.DN.GradientReversal(None), "lambda_"),
+        bad("lambda_ infinite", lambda t: t.DN.GradientReversal(float("inf")), "lambda_"),
+    ],
+    "dann.domain_discriminator": [
+        bad("in_features=0", lambda t: t.DN.domain_discriminator(0), "in_features"),
+        bad("in_features a string", lambda t: t.DN.domain_discriminator("128"), "in_features"),
+        bad("hidden a number", lambda t: t.DN.domain_discriminator(8, 100), "hidden"),
+        bad("hidden a string", lambda t: t.DN.domain_discriminator(8, "100"), "hidden"),
+        bad("hidden width 0", lambda t: t.DN.domain_discriminator(8, (0,)), "hidden"),
+    ],
+    "dann.mlp_classifier": [
+        bad("in_features=0", lambda t: t.DN.mlp_classifier(0), "in_features"),
+        bad("num_classes=1", lambda t: t.DN.mlp_classifier(2, 1), "num_classes"),
+        bad("hidden empty", lambda t: t.DN.mlp_classifier(2, 2, ()), "hidden"),
+        bad("hidden fractional", lambda t: t.DN.mlp_classifier(2, 2, (15.5,)), "hidden"),
+    ],
+    "dann.ganin_digits_classifier": [
+        bad("num_classes=1", lambda t: t.DN.ganin_digits_classifier(1), "num_classes"),
+        bad("input_shape too small", lambda t: t.DN.ganin_digits_classifier(10, (8, 8, 3)),
+            "input_shape"),
+        bad("input_shape without channels", lambda t: t.DN.ganin_digits_classifier(10, (32, 32)),
+            "input_shape"),
+        bad("input_shape channels first", lambda t: t.DN.ganin_digits_classifier(10, (3, 32, 32)),
+            "input_shape"),
+        bad("mean a string", lambda t: t.DN.ganin_digits_classifier(10, mean="0.5"), "mean"),
+        bad("mean for 2 channels of 3", lambda t: t.DN.ganin_digits_classifier(10, mean=(0.5, 0.5)),
+            "mean"),
+        bad("mean NaN", lambda t: t.DN.ganin_digits_classifier(10, mean=float("nan")), "mean"),
+    ],
+    "dann.build_dann": [
+        bad("backbone a string", lambda t: t.DN.build_dann("course_cnn", 3), "backbone"),
+        bad("num_classes=1", lambda t: t.DN.build_dann(t.backbone(), 1), "num_classes"),
+        bad("trade_off negative", lambda t: t.DN.build_dann(t.backbone(), 3, trade_off=-1.0),
+            "trade_off"),
+        bad("lambda_ negative", lambda t: t.DN.build_dann(t.backbone(), 3, lambda_=-1.0), "lambda_"),
+        bad("hidden a string", lambda t: t.DN.build_dann(t.backbone(), 3, hidden="100"), "hidden"),
+        bad("dropout=1", lambda t: t.DN.build_dann(t.backbone(), 3, dropout=1.0), "dropout"),
+    ],
+    "dann.DANN": [
+        bad("classifier a backbone", lambda t: t.DN.DANN(t.backbone()), "classifier"),
+        bad("classifier a string", lambda t: t.DN.DANN("classifier"), "classifier"),
+        bad("tap unknown", lambda t: t.DN.DANN(t.classifier(), tap="pixels"), "tap"),
+        bad("trade_off negative", lambda t: t.DN.DANN(t.classifier(), trade_off=-0.1), "trade_off"),
+        bad("lambda_ schedule negative", lambda t: t.DN.DANN(t.classifier(), lambda_=lambda p: -1.0),
+            "lambda_"),
+        bad("discriminator a string", lambda t: t.DN.DANN(t.classifier(), "mlp"), "discriminator"),
+        bad("hidden a number", lambda t: t.DN.DANN(t.classifier(), hidden=100), "hidden"),
+    ],
+    "dann.CDAN": [
+        bad("entropy='yes'", lambda t: t.DN.CDAN(t.classifier(), entropy="yes"), "entropy"),
+        bad("classifier a string", lambda t: t.DN.CDAN("classifier"), "classifier"),
+        bad("trade_off NaN", lambda t: t.DN.CDAN(t.classifier(), trade_off=float("nan")),
+            "trade_off"),
+        bad("lambda_ a string", lambda t: t.DN.CDAN(t.classifier(), lambda_="0.1"), "lambda_"),
+    ],
+    "dann.DomainAdversarialLoss": [
+        bad("discriminator a string", lambda t: t.DN.DomainAdversarialLoss("mlp"), "discriminator"),
+        bad("discriminator None", lambda t: t.DN.DomainAdversarialLoss(None), "discriminator"),
+        bad("lambda_ negative", lambda t: t.DN.DomainAdversarialLoss(t.discriminator, -1.0),
+            "lambda_"),
+        bad("features of different widths", lambda t: t.DN.DomainAdversarialLoss(t.discriminator)(
+            t.feats(d=4), t.feats(d=3)), "source"),
+        bad("empty target batch", lambda t: t.DN.DomainAdversarialLoss(t.discriminator)(
+            t.feats(d=4), t.feats(0, d=4)), "target"),
+    ],
+    "dann.ConditionalDomainAdversarialLoss": [
+        bad("entropy='no'", lambda t: t.DN.ConditionalDomainAdversarialLoss(t.discriminator,
+                                                                             entropy="no"),
+            "entropy"),
+        bad("discriminator a number", lambda t: t.DN.ConditionalDomainAdversarialLoss(5),
+            "discriminator"),
+        bad("lambda_ infinite", lambda t: t.DN.ConditionalDomainAdversarialLoss(
+            t.discriminator, float("inf")), "lambda_"),
+        bad("no logits", lambda t: t.DN.ConditionalDomainAdversarialLoss(t.discriminator)(
+            t.feats(d=2), t.feats(d=2)), "logits"),
+    ],
+    "dann.LambdaSchedule": [
+        bad("grl a string", lambda t: t.DN.LambdaSchedule("grl", 10), "grl"),
+        bad("total_steps=0", lambda t: t.DN.LambdaSchedule(t.DN.GradientReversal(), 0),
+            "total_steps"),
+        bad("total_steps a float", lambda t: t.DN.LambdaSchedule(t.DN.GradientReversal(), 10.0),
+            "total_steps"),
+        bad("schedule a string", lambda t: t.DN.LambdaSchedule(t.DN.GradientReversal(), 10, "dann"),
+            "schedule"),
+    ],
+    "dann.LRAnnealing": [
+        bad("total_steps=0", lambda t: t.DN.LRAnnealing(0) if t.name == "keras"
+            else t.DN.LRAnnealing(t.optimizer(), 0), "total_steps"),
+        bad("alpha negative", lambda t: t.DN.LRAnnealing(10, alpha=-1.0) if t.name == "keras"
+            else t.DN.LRAnnealing(t.optimizer(), 10, alpha=-1.0), "alpha"),
+        bad("beta a string", lambda t: t.DN.LRAnnealing(10, beta="0.75") if t.name == "keras"
+            else t.DN.LRAnnealing(t.optimizer(), 10, beta="0.75"), "beta"),
+        bad("optimizer a string", lambda t: t.DN.LRAnnealing("sgd", 10), "optimizer", tracks=TO),
+    ],
+    "dann.fit_dann": [
+        bad("a classifier, not a DANN", lambda t: t.DN.fit_dann(t.classifier(), t.data(), t.images(),
+                                                              progress=False), "model"),
+        bad("lr negative", lambda t: t.DN.fit_dann(t.dann, t.data(), t.images(), lr=-0.01), "lr"),
+        bad("momentum 1.5", lambda t: t.DN.fit_dann(t.dann, t.data(), t.images(), momentum=1.5),
+            "momentum"),
+        bad("momentum a string", lambda t: t.DN.fit_dann(t.dann, t.data(), t.images(),
+                                                         momentum="0.9"), "momentum"),
+        bad("weight_decay negative", lambda t: t.DN.fit_dann(t.dann, t.data(), t.images(),
+                                                             weight_decay=-1e-4), "weight_decay"),
+        bad("source label out of range", lambda t: t.DN.fit_dann(
+            t.dann, t.data(labels=[5] * 6), t.images(), batch_size=2, progress=False), "source"),
+        bad("target NaN", lambda t: t.DN.fit_dann(t.dann, t.data(), t.images() * np.nan,
+                                                  batch_size=2, progress=False), "target"),
+        bad("epochs=0", lambda t: t.DN.fit_dann(t.dann, t.data(), t.images(), epochs=0,
+                                                progress=False), "epochs"),
+    ],
+    "dann.domain_features": [
+        bad("model a string", lambda t: t.DN.domain_features("dann", t.images(), t.images()), "model"),
+        bad("a backbone", lambda t: t.DN.domain_features(t.backbone(), t.images(), t.images()),
+            "model"),
+        bad("source NaN", lambda t: t.DN.domain_features(t.dann, t.images() * np.nan, t.images()),
+            "source"),
+        bad("target 28x28", lambda t: t.DN.domain_features(t.dann, t.images(), t.images(size=28)),
+            "target"),
+        bad("target empty", lambda t: t.DN.domain_features(t.dann, t.images(), t.images(0)),
+            "target"),
+        bad("batch_size=0", lambda t: t.DN.domain_features(t.dann, t.images(), t.images(),
+                                                           batch_size=0), "batch_size"),
     ],
 }
 
