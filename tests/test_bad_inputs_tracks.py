@@ -101,6 +101,22 @@ class Track:
 
         return torch.optim.SGD(self.dann.parameters(), lr=0.01)
 
+    @functools.cached_property
+    def student(self):
+        """A tiny 3-class student CNN."""
+        return self.KD.student_cnn(3, width=4)
+
+    def logits(self, n: int = 6, classes: int = 3, softmax: bool = False):
+        z = np.random.default_rng(2).normal(size=(n, classes))
+        if softmax:
+            z = np.exp(z) / np.exp(z).sum(1, keepdims=True)
+        return self.tensor(z)
+
+    def maps(self, n: int = 2, c: int = 4, h: int = 5, w: int = 5):
+        """Feature maps in the track's layout: (N, H, W, C) in Keras, (N, C, H, W) in PyTorch."""
+        x = np.random.default_rng(3).random((n, h, w, c))
+        return self.tensor(x if self.name == "keras" else x.transpose(0, 3, 1, 2))
+
     def adaptive(self, units=8, activation="relu"):
         if self.name == "keras":
             return self.L.AdaptiveLayer(units, activation)
@@ -703,6 +719,206 @@ CASES: dict[str, list[Case]] = {
             "target"),
         bad("batch_size=0", lambda t: t.DN.domain_features(t.dann, t.images(), t.images(),
                                                            batch_size=0), "batch_size"),
+    ],
+    # ------------------------------------------------------------------ distill
+    "distill.kd_loss": [
+        bad("temperature=0", lambda t: t.KD.kd_loss(t.logits(), t.logits(), temperature=0, alpha=0.0),
+            "temperature"),
+        bad("temperature negative", lambda t: t.KD.kd_loss(t.logits(), t.logits(), temperature=-4,
+                                                           alpha=0.0), "temperature"),
+        bad("temperature a string", lambda t: t.KD.kd_loss(t.logits(), t.logits(), temperature="4",
+                                                           alpha=0.0), "temperature"),
+        bad("alpha above 1", lambda t: t.KD.kd_loss(t.logits(), t.logits(), temperature=4,
+                                                    alpha=1.5), "alpha"),
+        bad("alpha negative", lambda t: t.KD.kd_loss(t.logits(), t.logits(), temperature=4,
+                                                     alpha=-0.1), "alpha"),
+        bad("teacher probabilities", lambda t: t.KD.kd_loss(
+            t.logits(), t.logits(softmax=True), temperature=4, alpha=0.0), "teacher_logits"),
+        bad("student probabilities", lambda t: t.KD.kd_loss(
+            t.logits(softmax=True), t.logits(), temperature=4, alpha=0.0), "student_logits"),
+        bad("NaN student logits", lambda t: t.KD.kd_loss(
+            t.tensor(np.full((6, 3), np.nan)), t.logits(), temperature=4, alpha=0.0), "student_logits"),
+        bad("different class counts", lambda t: t.KD.kd_loss(t.logits(), t.logits(classes=5),
+                                                             temperature=4, alpha=0.0), "teacher"),
+        bad("labels missing with alpha > 0", lambda t: t.KD.kd_loss(t.logits(), t.logits(),
+                                                                    temperature=4, alpha=0.5),
+            "labels"),
+        bad("label = classes", lambda t: t.KD.kd_loss(t.logits(), t.logits(),
+                                                      t.tensor([0, 1, 2, 0, 1, 3], np.int64),
+                                                      temperature=4, alpha=0.5), "labels"),
+        bad("label -1", lambda t: t.KD.kd_loss(t.logits(), t.logits(),
+                                               t.tensor([0, 1, 2, 0, 1, -1], np.int64),
+                                               temperature=4, alpha=0.5), "labels"),
+        bad("float labels", lambda t: t.KD.kd_loss(t.logits(), t.logits(), t.tensor([0.5] * 6),
+                                                   temperature=4, alpha=0.5), "labels"),
+        bad("a string", lambda t: t.KD.kd_loss("logits", t.logits(), temperature=4, alpha=0.0),
+            "student_logits"),
+    ],
+    "distill.soft_target_loss": [
+        bad("temperature=0", lambda t: t.KD.soft_target_loss(t.logits(), t.logits(), 0), "temperature"),
+        bad("rows differ", lambda t: t.KD.soft_target_loss(t.logits(6), t.logits(4), 2.0),
+            "student_logits"),
+        bad("1-D logits", lambda t: t.KD.soft_target_loss(t.tensor(np.zeros(6)), t.logits(), 2.0),
+            "student_logits"),
+        bad("teacher probabilities", lambda t: t.KD.soft_target_loss(
+            t.logits(), t.logits(softmax=True), 2.0), "teacher_logits"),
+        bad("one class", lambda t: t.KD.soft_target_loss(t.logits(classes=1), t.logits(classes=1),
+                                                         2.0), "student_logits"),
+    ],
+    "distill.temperature_softmax": [
+        bad("temperature=0", lambda t: t.KD.temperature_softmax(t.logits(), 0), "temperature"),
+        bad("temperature a string", lambda t: t.KD.temperature_softmax(t.logits(), "2"), "temperature"),
+        bad("temperature NaN", lambda t: t.KD.temperature_softmax(t.logits(), float("nan")),
+            "temperature"),
+        bad("temperature True", lambda t: t.KD.temperature_softmax(t.logits(), True), "temperature"),
+    ],
+    "distill.attention_map": [
+        bad("2-D features", lambda t: t.KD.attention_map(t.feats()), "features"),
+        bad("a string", lambda t: t.KD.attention_map("maps"), "features"),
+        bad("5-D features", lambda t: t.KD.attention_map(t.tensor(np.zeros((1, 2, 3, 4, 5)))),
+            "features"),
+    ],
+    "distill.attention_transfer_loss": [
+        bad("spatial sizes differ", lambda t: t.KD.attention_transfer_loss(t.maps(h=5), t.maps(h=4)),
+            "student_features"),
+        bad("batch sizes differ", lambda t: t.KD.attention_transfer_loss(t.maps(n=2), t.maps(n=3)),
+            "student_features"),
+        bad("2-D features", lambda t: t.KD.attention_transfer_loss(t.feats(), t.maps()),
+            "student_features"),
+        bad("a string", lambda t: t.KD.attention_transfer_loss(t.maps(), "maps"), "teacher_features"),
+    ],
+    "distill.hint_loss": [
+        bad("shapes differ", lambda t: t.KD.hint_loss(t.maps(c=4), t.maps(c=8)), "regressed"),
+        bad("a string", lambda t: t.KD.hint_loss("maps", t.maps()), "regressed"),
+        bad("None", lambda t: t.KD.hint_loss(t.maps(), None), "teacher_features"),
+        bad("NaN", lambda t: t.KD.hint_loss(t.maps() * np.nan, t.maps()), "regressed"),
+    ],
+    "tlhelpers.distill.FeatureHint": [
+        bad("method unknown", lambda t: t.KD.FeatureHint("a", "b", method="l2"), "method"),
+        bad("student_layer a number", lambda t: t.KD.FeatureHint(5, "b"), "student_layer"),
+        bad("teacher_layer None", lambda t: t.KD.FeatureHint("a", None), "teacher_layer"),
+        bad("weight negative", lambda t: t.KD.FeatureHint("a", "b", weight=-1.0), "weight"),
+        bad("weight a string", lambda t: t.KD.FeatureHint("a", "b", weight="high"), "weight"),
+    ],
+    "distill.Distiller": [
+        bad("student a string", lambda t: t.KD.Distiller("student", t.classifier()), "student"),
+        bad("teacher None", lambda t: t.KD.Distiller(t.student, None), "teacher"),
+        bad("the same model twice", lambda t: t.KD.Distiller(t.student, t.student), "student"),
+        bad("temperature=0", lambda t: t.KD.Distiller(t.student, t.classifier(), temperature=0),
+            "temperature"),
+        bad("alpha=2", lambda t: t.KD.Distiller(t.student, t.classifier(), alpha=2), "alpha"),
+        bad("hint a string", lambda t: t.KD.Distiller(t.student, t.classifier(), hint="block2"),
+            "hint"),
+        bad("different class counts", lambda t: t.KD.Distiller(t.KD.student_cnn(5, width=4),
+                                                               t.classifier()), "teacher"),
+        bad("a backbone as teacher", lambda t: t.KD.Distiller(t.student, t.backbone()), "teacher"),
+    ],
+    "distill.distill": [
+        bad("temperature negative", lambda t: t.KD.distill(t.student, t.classifier(), t.data(),
+                                                           temperature=-1, progress=False),
+            "temperature"),
+        bad("alpha a string", lambda t: t.KD.distill(t.student, t.classifier(), t.data(), alpha="0.1",
+                                                     progress=False), "alpha"),
+        bad("epochs=0", lambda t: t.KD.distill(t.student, t.classifier(), t.data(), epochs=0,
+                                               progress=False), "epochs"),
+        bad("lr negative", lambda t: t.KD.distill(t.student, t.classifier(), t.data(), lr=-1e-3,
+                                                  progress=False), "lr"),
+        bad("label out of range", lambda t: t.KD.distill(
+            t.student, t.classifier(), t.data(labels=[7] * 6), progress=False), "data"),
+        bad("NaN images", lambda t: t.KD.distill(t.student, t.classifier(), t.data(scale=np.nan),
+                                                 progress=False), "data"),
+        bad("28x28 images", lambda t: t.KD.distill(t.student, t.classifier(), t.data(size=28),
+                                                   progress=False), "data"),
+        bad("data a string", lambda t: t.KD.distill(t.student, t.classifier(), "digits",
+                                                    progress=False), "data"),
+    ],
+    "distill.make_teacher": [
+        bad("epochs=0", lambda t: t.KD.make_teacher(t.ds(), epochs=0, progress=False), "epochs"),
+        bad("lr negative", lambda t: t.KD.make_teacher(t.ds(), lr=-1.0, progress=False), "lr"),
+        bad("fine_tune='yes'", lambda t: t.KD.make_teacher(t.ds(), fine_tune="yes", progress=False),
+            "fine_tune"),
+        bad("data a string", lambda t: t.KD.make_teacher("digits", progress=False), "data"),
+        bad("seed negative", lambda t: t.KD.make_teacher(t.ds(), seed=-1, progress=False), "seed"),
+    ],
+    "distill.teacher_hard_labels": [
+        bad("teacher a string", lambda t: t.KD.teacher_hard_labels("teacher", t.images()), "teacher"),
+        bad("a backbone", lambda t: t.KD.teacher_hard_labels(t.backbone(), t.images()), "teacher"),
+        bad("28x28 images", lambda t: t.KD.teacher_hard_labels(t.classifier(), t.images(size=28)),
+            "data"),
+        bad("NaN images", lambda t: t.KD.teacher_hard_labels(t.classifier(), t.images() * np.nan),
+            "data"),
+        bad("batch_size=0", lambda t: t.KD.teacher_hard_labels(t.classifier(), t.images(), 0),
+            "batch_size"),
+    ],
+    "distill.student_cnn": [
+        bad("num_classes=1", lambda t: t.KD.student_cnn(1), "num_classes"),
+        bad("width=0", lambda t: t.KD.student_cnn(10, width=0), "width"),
+        bad("width a string", lambda t: t.KD.student_cnn(10, width="16"), "width"),
+        bad("num_classes a float", lambda t: t.KD.student_cnn(10.0), "num_classes"),
+    ],
+    "distill.prunable_weights": [
+        bad("a string", lambda t: t.KD.prunable_weights("model"), "model"),
+        bad("None", lambda t: t.KD.prunable_weights(None), "model"),
+        bad("a list of models", lambda t: t.KD.prunable_weights([t.student]), "model"),
+    ],
+    "distill.magnitude_prune": [
+        bad("sparsity=1", lambda t: t.KD.magnitude_prune(t.student, 1.0), "sparsity"),
+        bad("sparsity negative", lambda t: t.KD.magnitude_prune(t.student, -0.1), "sparsity"),
+        bad("sparsity in percent", lambda t: t.KD.magnitude_prune(t.student, 50), "sparsity"),
+        bad("scope unknown", lambda t: t.KD.magnitude_prune(t.student, 0.5, scope="local"), "scope"),
+        bad("model a string", lambda t: t.KD.magnitude_prune("student", 0.5), "model"),
+    ],
+    "distill.sparsity_sweep": [
+        bad("a sparsity of 1.5", lambda t: t.KD.sparsity_sweep(t.student, t.data(), [0.5, 1.5]),
+            "sparsities"),
+        bad("model a string", lambda t: t.KD.sparsity_sweep("student", t.data()), "model"),
+        bad("scope unknown", lambda t: t.KD.sparsity_sweep(t.student, t.data(), scope="local"),
+            "scope"),
+        bad("latency_repeats=0", lambda t: t.KD.sparsity_sweep(t.student, t.data(),
+                                                               latency_repeats=0),
+            "latency_repeats"),
+        bad("data a string", lambda t: t.KD.sparsity_sweep(t.student, "digits"), "data"),
+    ],
+    "distill.quantize_dynamic": [
+        bad("a string", lambda t: t.KD.quantize_dynamic("model"), "model"),
+        bad("None", lambda t: t.KD.quantize_dynamic(None), "model"),
+        bad("a number", lambda t: t.KD.quantize_dynamic(8), "model"),
+    ],
+    "distill.quantize_static": [
+        bad("model a string", lambda t: t.KD.quantize_static("model", t.images()), "model"),
+        bad("calibration empty", lambda t: t.KD.quantize_static(t.student, t.images(0)),
+            "calibration"),
+        bad("calibration NaN", lambda t: t.KD.quantize_static(t.student, t.images() * np.nan),
+            "calibration"),
+        bad("batch_size=0", lambda t: t.KD.quantize_static(t.student, t.images(), batch_size=0),
+            "batch_size"),
+        bad("backend unknown", lambda t: t.KD.quantize_static(t.student, t.images(), backend="arm7"),
+            "backend", tracks=TO),
+    ],
+    "distill.to_tflite": [
+        bad("a string", lambda t: t.KD.to_tflite("model"), "model", tracks=K),
+        bad("None", lambda t: t.KD.to_tflite(None), "model", tracks=K),
+        bad("a number", lambda t: t.KD.to_tflite(3), "model", tracks=K),
+    ],
+    "distill.TFLiteModel": [
+        bad("content a string", lambda t: t.KD.TFLiteModel("model.tflite", "float32", t.student),
+            "content", tracks=K),
+        bad("mode unknown", lambda t: t.KD.TFLiteModel(b"x", "int4", t.student), "mode", tracks=K),
+        bad("source a string", lambda t: t.KD.TFLiteModel(b"x", "float", "student"), "source",
+            tracks=K),
+        bad("num_threads=0", lambda t: t.KD.TFLiteModel(b"x", "float", t.student, 0), "num_threads",
+            tracks=K),
+    ],
+    "distill.compression_report": [
+        bad("model a string", lambda t: t.KD.compression_report("model"), "model"),
+        bad("batch_size=0", lambda t: t.KD.compression_report(t.student, t.images(), batch_size=0),
+            "batch_size"),
+        bad("repeats=0", lambda t: t.KD.compression_report(t.student, t.images(), repeats=0),
+            "repeats"),
+        bad("warmup negative", lambda t: t.KD.compression_report(t.student, t.images(), warmup=-1),
+            "warmup"),
+        bad("name a number", lambda t: t.KD.compression_report(t.student, t.images(), name=5), "name"),
+        bad("data NaN", lambda t: t.KD.compression_report(t.student, t.images() * np.nan), "data"),
     ],
 }
 

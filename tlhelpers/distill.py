@@ -51,6 +51,8 @@ from typing import Any
 
 import numpy as np
 
+from . import checks
+
 from .zoo import COURSE_CNN
 
 __all__ = [
@@ -65,7 +67,11 @@ __all__ = [
     "attention_map",
     "attention_transfer_loss",
     "check_alpha",
+    "check_logit_values",
+    "check_make_teacher",
+    "check_report",
     "check_same_classes",
+    "check_transfer_set",
     "check_sparsity",
     "check_temperature",
     "entropy",
@@ -181,9 +187,70 @@ def _logits(x: Any, name: str) -> np.ndarray:
     if a.ndim != 2 or a.shape[1] < 2:
         raise ValueError(f"{name} must be a (batch, classes) array of logits with at least 2 "
                          f"classes, got shape {a.shape}.")
+    check_logit_values(a, name)
+    return a
+
+
+def check_logit_values(values: Any, name: str) -> None:
+    """Refuse logits that are not finite, or that are probabilities (rows in [0, 1] summing to
+    1: a softmax output where the loss takes the scores before it — the loss would then be
+    computed on a softmax of probabilities, silently wrong)."""
+    a = np.asarray(values, dtype=np.float64)
     if not np.all(np.isfinite(a)):
         raise ValueError(f"{name} contains NaN or infinite values.")
-    return a
+    if a.size and a.min() >= 0.0 and a.max() <= 1.0 and np.allclose(a.sum(-1), 1.0, atol=1e-4):
+        raise ValueError(f"{name} must be logits (the scores before the softmax), got rows of "
+                         "probabilities in [0, 1] that sum to 1; pass the model's outputs before "
+                         "the softmax (or the log of the probabilities).")
+
+
+def check_transfer_set(data: Any, *, num_classes: int | None, lr: Any, weight_decay: Any,
+                       seed: Any, progress: Any) -> None:
+    """Check ``distill``'s options and transfer set per the contract, before any framework
+    call: images (a Dataset, an ``(x, y)`` pair, or images alone for ``alpha = 0``) that are
+    finite, and labels in ``[0, num_classes)``."""
+    from .adapt import check_fit_options
+
+    check_fit_options(lr=lr, weight_decay=weight_decay, seed=seed, progress=progress, schedule=None)
+    if hasattr(data, "y") or (isinstance(data, (tuple, list)) and len(data) == 2):
+        checks.image_data(data, "data", num_classes=num_classes)
+    elif data is None or isinstance(data, (str, bytes)):
+        checks.fail("data", "a Dataset, an (x, y) pair or images", data)
+    else:
+        checks.image_batch(getattr(data, "x", data), "data")
+
+
+def check_make_teacher(data: Any, *, epochs: Any, lr: Any, batch_size: Any, fine_tune: Any,
+                       seed: Any, progress: Any) -> None:
+    """Check ``make_teacher``'s arguments per the contract before the backbone is loaded."""
+    from .adapt import check_fit_options
+
+    checks.positive_int(epochs, "epochs")
+    checks.positive_int(batch_size, "batch_size")
+    checks.flag(fine_tune, "fine_tune")
+    check_fit_options(lr=lr, weight_decay=0.0, seed=seed, progress=progress, schedule=None)
+    checks.image_data(data, "data")
+
+
+def _images(data: Any) -> Any:
+    """The images of a Dataset, an ``(x, y)`` pair or an array."""
+    if isinstance(data, (tuple, list)) and len(data) == 2:
+        return data[0]
+    return getattr(data, "x", data)
+
+
+def check_report(data: Any, *, name: Any = None, repeats: Any = 1, warmup: Any = 0,
+                 data_name: str = "data") -> None:
+    """Check ``compression_report``'s arguments (and the images of ``sparsity_sweep`` and
+    ``quantize_static``) per the contract: finite images when given, a report name, counts."""
+    if name is not None and not isinstance(name, str):
+        checks.fail("name", "a string or None", name)
+    checks.positive_int(repeats, "repeats")
+    checks.non_negative_int(warmup, "warmup")
+    if data is not None:
+        if isinstance(data, (str, bytes)):
+            checks.fail(data_name, "images (a Dataset, an (x, y) pair or an array)", data)
+        checks.image_batch(_images(data), data_name)
 
 
 def _pair(student_logits: Any, teacher_logits: Any) -> tuple[np.ndarray, np.ndarray]:
@@ -351,8 +418,8 @@ class FeatureHint:
         for name in ("student_layer", "teacher_layer"):
             if not isinstance(getattr(self, name), str) or not getattr(self, name):
                 raise ValueError(f"{name} must be a layer name (str), got {getattr(self, name)!r}.")
-        if self.weight is not None and (isinstance(self.weight, bool) or not float(self.weight) >= 0):
-            raise ValueError(f"weight must be a number >= 0, got {self.weight!r}.")
+        if self.weight is not None:
+            checks.number(self.weight, "weight", minimum=0.0)
 
     @property
     def loss_weight(self) -> float:
