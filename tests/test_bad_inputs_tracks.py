@@ -117,6 +117,15 @@ class Track:
         x = np.random.default_rng(3).random((n, h, w, c))
         return self.tensor(x if self.name == "keras" else x.transpose(0, 3, 1, 2))
 
+    def named(self, count: int, size: int = 3, value: float = 1.0):
+        """``count`` dicts ``{"w": tensor}``: params, fisher, anchor... for the penalties."""
+        return [{"w": self.tensor(np.full(size, value))} for _ in range(count)]
+
+    def keras_adam(self):
+        import keras
+
+        return keras.optimizers.Adam(1e-3)
+
     def adaptive(self, units=8, activation="relu"):
         if self.name == "keras":
             return self.L.AdaptiveLayer(units, activation)
@@ -919,6 +928,189 @@ CASES: dict[str, list[Case]] = {
             "warmup"),
         bad("name a number", lambda t: t.KD.compression_report(t.student, t.images(), name=5), "name"),
         bad("data NaN", lambda t: t.KD.compression_report(t.student, t.images() * np.nan), "data"),
+    ],
+    # ------------------------------------------------------------------ finetune
+    "finetune.block_names": [
+        bad("a string", lambda t: t.FT.block_names("course_cnn"), "model"),
+        bad("None", lambda t: t.FT.block_names(None), "model"),
+        bad("a number", lambda t: t.FT.block_names(3), "model"),
+    ],
+    "finetune.block_parameters": [
+        bad("a string", lambda t: t.FT.block_parameters("course_cnn"), "model"),
+        bad("None", lambda t: t.FT.block_parameters(None), "model"),
+        bad("an array", lambda t: t.FT.block_parameters(np.zeros(3)), "model"),
+    ],
+    "finetune.unfreeze": [
+        bad("top_k too large", lambda t: t.FT.unfreeze(t.classifier(), 99), "top_k"),
+        bad("top_k negative", lambda t: t.FT.unfreeze(t.classifier(), -1), "top_k"),
+        bad("top_k a string", lambda t: t.FT.unfreeze(t.classifier(), "2"), "top_k"),
+        bad("from_block unknown", lambda t: t.FT.unfreeze(t.classifier(), from_block="conv9"),
+            "from_block"),
+        bad("both top_k and from_block", lambda t: t.FT.unfreeze(t.classifier(), 1,
+                                                                 from_block="block4"), "top_k"),
+        bad("bn_trainable='no'", lambda t: t.FT.unfreeze(t.classifier(), 1, bn_trainable="no"),
+            "bn_trainable"),
+        bad("model a string", lambda t: t.FT.unfreeze("model", 1), "model"),
+    ],
+    "finetune.param_groups": [
+        bad("lr negative", lambda t: t.FT.param_groups(t.classifier(), -1e-3), "lr"),
+        bad("lr a string", lambda t: t.FT.param_groups(t.classifier(), "1e-3"), "lr"),
+        bad("decay=0", lambda t: t.FT.param_groups(t.classifier(), 1e-3, decay=0.0), "decay"),
+        bad("include_frozen='yes'", lambda t: t.FT.param_groups(t.classifier(), 1e-3,
+                                                                include_frozen="yes"),
+            "include_frozen"),
+        bad("model a string", lambda t: t.FT.param_groups("model", 1e-3), "model"),
+    ],
+    "finetune.check_param_groups": [
+        bad("a group without params", lambda t: t.FT.check_param_groups(t.classifier(), [{"lr": 1.0}]),
+            "groups"),
+        bad("no groups", lambda t: t.FT.check_param_groups(t.classifier(), []), "groups"),
+        bad("groups a string", lambda t: t.FT.check_param_groups(t.classifier(), "all"), "groups"),
+        bad("model a string", lambda t: t.FT.check_param_groups("model", []), "model"),
+    ],
+    "finetune.lr_schedule": [
+        bad("schedule unknown", lambda t: t.FT.lr_schedule("step", 10, peak_lr=0.1) if t.name == "keras"
+            else t.FT.lr_schedule(t.optimizer(), "step", 10), "schedule"),
+        bad("total_steps=0", lambda t: t.FT.lr_schedule("cosine", 0, peak_lr=0.1) if t.name == "keras"
+            else t.FT.lr_schedule(t.optimizer(), "cosine", 0), "total_steps"),
+        bad("warmup_steps too many", lambda t: t.FT.lr_schedule(
+            "warmup_cosine", 10, peak_lr=0.1, warmup_steps=20) if t.name == "keras"
+            else t.FT.lr_schedule(t.optimizer(), "warmup_cosine", 10, warmup_steps=20),
+            "warmup_steps"),
+        bad("peak_lr negative", lambda t: t.FT.lr_schedule("cosine", 10, peak_lr=-0.1), "peak_lr",
+            tracks=K),
+        bad("optimizer a string", lambda t: t.FT.lr_schedule("adam", "cosine", 10), "optimizer",
+            tracks=TO),
+    ],
+    "finetune.GradualUnfreezing": [
+        bad("every=0", lambda t: t.FT.GradualUnfreezing(t.classifier(), every=0), "every"),
+        bad("start negative", lambda t: t.FT.GradualUnfreezing(t.classifier(), start=-1), "start"),
+        bad("start too large", lambda t: t.FT.GradualUnfreezing(t.classifier(), start=9), "start"),
+        bad("bn_trainable='no'", lambda t: t.FT.GradualUnfreezing(t.classifier(), bn_trainable="no"),
+            "bn_trainable"),
+        bad("model a string", lambda t: t.FT.GradualUnfreezing("model"), "model"),
+    ],
+    "finetune.snapshot": [
+        bad("a list", lambda t: t.FT.snapshot([t.tensor(np.ones(3))]), "params"),
+        bad("a string", lambda t: t.FT.snapshot("params"), "params"),
+        bad("None", lambda t: t.FT.snapshot(None), "params"),
+    ],
+    "finetune.ewc_penalty": [
+        bad("strength negative", lambda t: t.FT.ewc_penalty(*t.named(3), strength=-1.0), "strength"),
+        bad("strength a string", lambda t: t.FT.ewc_penalty(*t.named(3), strength="1e3"), "strength"),
+        bad("fisher misses a name", lambda t: t.FT.ewc_penalty(
+            t.named(1)[0], {}, t.named(1)[0], strength=1.0), "fisher"),
+        bad("anchor misses a name", lambda t: t.FT.ewc_penalty(
+            t.named(1)[0], t.named(1)[0], {}, strength=1.0), "anchor"),
+        bad("shapes differ", lambda t: t.FT.ewc_penalty(
+            t.named(1)[0], t.named(1, size=4)[0], t.named(1)[0], strength=1.0), "fisher"),
+        bad("fisher a list", lambda t: t.FT.ewc_penalty(
+            t.named(1)[0], [t.tensor(np.ones(3))], t.named(1)[0], strength=1.0), "fisher"),
+    ],
+    "finetune.l2sp_penalty": [
+        bad("alpha negative", lambda t: t.FT.l2sp_penalty(*t.named(3), alpha=-0.1, beta=0.01), "alpha"),
+        bad("beta a string", lambda t: t.FT.l2sp_penalty(*t.named(3), alpha=0.1, beta="0.01"), "beta"),
+        bad("anchor misses a name", lambda t: t.FT.l2sp_penalty(
+            t.named(1)[0], {}, t.named(1)[0], alpha=0.1, beta=0.01), "anchor"),
+        bad("anchor shape differs", lambda t: t.FT.l2sp_penalty(
+            t.named(1)[0], t.named(1, size=5)[0], t.named(1)[0], alpha=0.1, beta=0.01), "anchor"),
+    ],
+    "finetune.fisher_diagonal": [
+        bad("labels='true'", lambda t: t.FT.fisher_diagonal(t.classifier(), t.data(), labels="true"),
+            "labels"),
+        bad("batch_size=0", lambda t: t.FT.fisher_diagonal(t.classifier(), t.data(), batch_size=0),
+            "batch_size"),
+        bad("label out of range", lambda t: t.FT.fisher_diagonal(t.classifier(),
+                                                                 t.data(labels=[3] * 6)), "data"),
+        bad("a backbone", lambda t: t.FT.fisher_diagonal(t.backbone(), t.data()), "model"),
+        bad("NaN images", lambda t: t.FT.fisher_diagonal(t.classifier(), t.data(scale=np.nan)),
+            "data"),
+    ],
+    "finetune.EWC": [
+        bad("strength negative", lambda t: t.FT.EWC(t.classifier(), t.data(), strength=-1.0),
+            "strength"),
+        bad("strength missing", lambda t: t.FT.EWC(t.classifier(), t.data()), "strength"),
+        bad("data NaN", lambda t: t.FT.EWC(t.classifier(), t.data(scale=np.nan), strength=1.0),
+            "data"),
+        bad("model a string", lambda t: t.FT.EWC("model", t.data(), strength=1.0), "model"),
+    ],
+    "finetune.L2SP": [
+        bad("alpha negative", lambda t: t.FT.L2SP(t.classifier(), alpha=-1.0), "alpha"),
+        bad("beta a string", lambda t: t.FT.L2SP(t.classifier(), beta="0.01"), "beta"),
+        bad("alpha NaN", lambda t: t.FT.L2SP(t.classifier(), alpha=float("nan")), "alpha"),
+        bad("model a string", lambda t: t.FT.L2SP("model"), "model"),
+    ],
+    "finetune.class_weights": [
+        bad("empty", lambda t: t.FT.class_weights([]), "labels"),
+        bad("negative label", lambda t: t.FT.class_weights([0, 1, -1]), "labels"),
+        bad("fractional labels", lambda t: t.FT.class_weights([0.5, 1.0]), "labels"),
+        bad("num_classes too small", lambda t: t.FT.class_weights([0, 1, 2], num_classes=2),
+            "num_classes"),
+        bad("a class without examples", lambda t: t.FT.class_weights([0, 0, 2], num_classes=3),
+            "labels"),
+    ],
+    "finetune.balanced_sampler": [
+        bad("data a string", lambda t: t.FT.balanced_sampler("digits"), "data", tracks=K),
+        bad("batch_size=0", lambda t: t.FT.balanced_sampler(t.data(), batch_size=0), "batch_size",
+            tracks=K),
+        bad("label -1", lambda t: t.FT.balanced_sampler(t.data(labels=[0, 1, 2, 0, 1, -1])), "data",
+            tracks=K),
+        bad("seed negative", lambda t: t.FT.balanced_sampler(t.data(), seed=-1), "seed", tracks=K),
+        bad("negative label", lambda t: t.FT.balanced_sampler([0, 1, -1]), "labels", tracks=TO),
+        bad("num_samples=0", lambda t: t.FT.balanced_sampler([0, 1, 1], 0), "num_samples",
+            tracks=TO),
+        bad("labels fractional", lambda t: t.FT.balanced_sampler([0.5, 1.0]), "labels", tracks=TO),
+        bad("seed negative", lambda t: t.FT.balanced_sampler([0, 1, 1], seed=-1), "seed", tracks=TO),
+    ],
+    "finetune.fit": [
+        bad("a backbone", lambda t: t.FT.fit(t.backbone(), t.data()), "model"),
+        bad("label out of range", lambda t: t.FT.fit(t.classifier(), t.data(labels=[5] * 6)), "data"),
+        bad("NaN images", lambda t: t.FT.fit(t.classifier(), t.data(scale=np.nan)), "data"),
+        bad("28x28 images", lambda t: t.FT.fit(t.classifier(), t.data(size=28)), "data"),
+        bad("lr negative", lambda t: t.FT.fit(t.classifier(), t.data(), lr=-1e-3), "lr"),
+        bad("epochs=0", lambda t: t.FT.fit(t.classifier(), t.data(), epochs=0), "epochs"),
+        bad("balanced='yes'", lambda t: t.FT.fit(t.classifier(), t.data(), balanced="yes"),
+            "balanced"),
+        bad("class_weight negative", lambda t: t.FT.fit(t.classifier(), t.data(),
+                                                        class_weight=[1.0, -1.0, 1.0]),
+            "class_weight"),
+        bad("seed negative", lambda t: t.FT.fit(t.classifier(), t.data(), seed=-1), "seed"),
+        bad("validation labels out of range", lambda t: t.FT.fit(
+            t.classifier(), t.data(), validation=t.data(labels=[4] * 6)), "validation"),
+    ],
+    "finetune.LRSchedule": [
+        bad("empty", lambda t: t.FT.LRSchedule([]), "values", tracks=K),
+        bad("negative rate", lambda t: t.FT.LRSchedule([0.1, -0.1]), "values", tracks=K),
+        bad("NaN rate", lambda t: t.FT.LRSchedule([0.1, float("nan")]), "values", tracks=K),
+    ],
+    "finetune.ParamGroupOptimizer": [
+        bad("optimizer a string", lambda t: t.FT.ParamGroupOptimizer("adam", []), "optimizer",
+            tracks=K),
+        bad("groups empty", lambda t: t.FT.ParamGroupOptimizer(t.keras_adam(), []), "groups",
+            tracks=K),
+        bad("groups a string", lambda t: t.FT.ParamGroupOptimizer(t.keras_adam(), "all"), "groups",
+            tracks=K),
+    ],
+    "finetune.PenalizedModel": [
+        bad("model a string", lambda t: t.FT.PenalizedModel("model", lambda: 0.0), "model", tracks=K),
+        bad("penalty a number", lambda t: t.FT.PenalizedModel(t.classifier(), 0.1), "penalty",
+            tracks=K),
+        bad("penalty None", lambda t: t.FT.PenalizedModel(t.classifier(), None), "penalty", tracks=K),
+    ],
+    "finetune.EarlyStopping": [
+        bad("patience=0", lambda t: t.FT.EarlyStopping(patience=0), "patience", tracks=TO),
+        bad("mode unknown", lambda t: t.FT.EarlyStopping(mode="up"), "mode", tracks=TO),
+        bad("min_delta negative", lambda t: t.FT.EarlyStopping(min_delta=-0.1), "min_delta",
+            tracks=TO),
+        bad("restore_best_weights='yes'", lambda t: t.FT.EarlyStopping(restore_best_weights="yes"),
+            "restore_best_weights", tracks=TO),
+        bad("monitor a number", lambda t: t.FT.EarlyStopping(5), "monitor", tracks=TO),
+    ],
+    "finetune.ReduceLROnPlateau": [
+        bad("factor=1.5", lambda t: t.FT.ReduceLROnPlateau(factor=1.5), "factor", tracks=TO),
+        bad("patience=0", lambda t: t.FT.ReduceLROnPlateau(patience=0), "patience", tracks=TO),
+        bad("min_lr negative", lambda t: t.FT.ReduceLROnPlateau(min_lr=-1.0), "min_lr", tracks=TO),
+        bad("mode unknown", lambda t: t.FT.ReduceLROnPlateau(mode="lower"), "mode", tracks=TO),
     ],
 }
 
