@@ -964,7 +964,7 @@ CASES: dict[str, list[Case]] = {
     "finetune.check_param_groups": [
         bad("a group without params", lambda t: t.FT.check_param_groups(t.classifier(), [{"lr": 1.0}]),
             "groups"),
-        bad("no groups", lambda t: t.FT.check_param_groups(t.classifier(), []), "groups"),
+        bad("no groups", lambda t: t.FT.check_param_groups(t.classifier(fresh=True), []), "groups"),
         bad("groups a string", lambda t: t.FT.check_param_groups(t.classifier(), "all"), "groups"),
         bad("model a string", lambda t: t.FT.check_param_groups("model", []), "model"),
     ],

@@ -93,7 +93,7 @@ def gap_closed(source_only: float, adapted: float, train_on_target: float) -> fl
     values = {"source_only": source_only, "adapted": adapted, "train_on_target": train_on_target}
     for name, v in values.items():
         try:
-            ok = 0.0 <= float(v) <= 1.0 and not isinstance(v, bool)
+            ok = 0.0 <= float(v) <= 1.0 and not isinstance(v, (bool, str, bytes))
         except (TypeError, ValueError):
             ok = False
         if not ok:

@@ -129,6 +129,9 @@ STUDENT_CNN: dict[str, Any] = {
 
 def student_parameter_count(width: int = STUDENT_CNN["width"], num_classes: int = 10) -> int:
     """Learnable parameters of ``student_cnn(num_classes, width)`` (BatchNorm statistics excluded)."""
+    width = checks.positive_int(width, "width")
+    if checks.positive_int(num_classes, "num_classes") < 2:
+        checks.fail("num_classes", "an integer >= 2", num_classes)
     channels = [STUDENT_CNN["input_shape"][-1]] + [width * m for m in STUDENT_CNN["stage_multipliers"]]
     convs = sum(9 * c_in * c_out + 2 * c_out for c_in, c_out in zip(channels, channels[1:]))
     return convs + channels[-1] * num_classes + num_classes
@@ -295,7 +298,10 @@ def softmax_t(logits: Any, temperature: float = 1.0) -> np.ndarray:
 
 def entropy(probabilities: Any) -> np.ndarray:
     """Shannon entropy in nats of each row of probabilities (0 log 0 = 0)."""
-    p = np.asarray(probabilities, dtype=np.float64)
+    p = _numbers(probabilities, "probabilities")
+    if p.size and (p.min() < 0 or p.max() > 1 or not np.allclose(p.sum(-1), 1.0, atol=1e-6)):
+        raise ValueError("probabilities must be rows in [0, 1] that sum to 1 (a softmax output); "
+                         "for logits, take softmax_t(logits) first.")
     with np.errstate(divide="ignore", invalid="ignore"):
         return -np.where(p > 0, p * np.log(p), 0.0).sum(axis=-1)
 
@@ -352,8 +358,21 @@ def kd_loss_grad(student_logits: Any, teacher_logits: Any, labels: Any = None, *
 # Feature hints
 # --------------------------------------------------------------------------------------
 
+def _numbers(x: Any, name: str) -> np.ndarray:
+    """``x`` as a finite float64 array; a clear error for strings, None and NaN."""
+    if x is None or isinstance(x, (str, bytes)):
+        checks.fail(name, "an array of numbers", x)
+    try:
+        a = np.asarray(x, dtype=np.float64)
+    except (TypeError, ValueError):
+        checks.fail(name, "an array of numbers", checks.Received(type(x).__name__))
+    if not np.all(np.isfinite(a)):
+        raise ValueError(f"{name} contains NaN or infinite values.")
+    return a
+
+
 def _features(x: Any, name: str) -> np.ndarray:
-    a = np.asarray(x, dtype=np.float64)
+    a = _numbers(x, name)
     if a.ndim != 4:
         raise ValueError(f"{name} must be feature maps (N, H, W, C) channels-last, got shape {a.shape}.")
     return a
@@ -373,18 +392,18 @@ def attention_transfer_loss(student_features: Any, teacher_features: Any) -> flo
     s = _features(student_features, "student_features")
     t = _features(teacher_features, "teacher_features")
     if s.shape[:3] != t.shape[:3]:
-        raise ValueError(f"attention transfer needs the same batch and spatial size: student "
-                         f"features {s.shape[:3]}, teacher features {t.shape[:3]} (N, H, W).")
+        raise ValueError(f"student_features and teacher_features must have the same batch and "
+                         f"spatial size (N, H, W), got {s.shape[:3]} and {t.shape[:3]}.")
     return float(((attention_map(s) - attention_map(t)) ** 2).mean())
 
 
 def hint_loss(regressed: Any, teacher_features: Any) -> float:
     """FitNets' hint loss: mean squared error between the regressed student features and the
     teacher's hint features (the paper's ½‖·‖² per example, up to a constant factor)."""
-    r, t = np.asarray(regressed, dtype=np.float64), np.asarray(teacher_features, dtype=np.float64)
+    r, t = _numbers(regressed, "regressed"), _numbers(teacher_features, "teacher_features")
     if r.shape != t.shape:
-        raise ValueError(f"regressed student features {r.shape} and teacher features {t.shape} "
-                         "must have the same shape.")
+        raise ValueError(f"regressed (the student's regressed features) and teacher_features must "
+                         f"have the same shape, got {r.shape} and {t.shape}.")
     return float(((r - t) ** 2).mean())
 
 
@@ -478,6 +497,8 @@ def magnitude_masks(weights: Mapping[str, Any], sparsity: float, *,
 
 def sparsity_of(weights: Mapping[str, Any] | Sequence[Any]) -> float:
     """Fraction of exact zeros over the given tensors."""
+    if weights is None or isinstance(weights, (str, bytes)):
+        checks.fail("weights", "a dict {name: array} or a list of arrays", weights)
     values = weights.values() if isinstance(weights, Mapping) else weights
     arrays = [np.asarray(v) for v in values]
     total = sum(a.size for a in arrays)
@@ -527,15 +548,21 @@ def median_latency(run: Callable[[], Any], *, batch_size: int = 1, repeats: int 
     return LatencyStats(statistics.median(times), q[0], q[2], repeats, int(warmup), batch_size)
 
 
+def _file(path: Any) -> Path:
+    if not isinstance(path, (str, Path)) or not Path(path).is_file():
+        checks.fail("path", "the path of an existing file", path)
+    return Path(path)
+
+
 def file_bytes(path: str | Path) -> int:
     """Size of a file on disk, in bytes."""
-    return Path(path).stat().st_size
+    return _file(path).stat().st_size
 
 
 def zlib_bytes(path: str | Path) -> int:
     """Size of a file after zlib compression (level 9): what unstructured sparsity saves
     once the zeros are compressed (a dense file stores a zero in 4 bytes like any float)."""
-    return len(zlib.compress(Path(path).read_bytes(), 9))
+    return len(zlib.compress(_file(path).read_bytes(), 9))
 
 
 @dataclass
@@ -600,6 +627,14 @@ class CompressionReport:
         return {**asdict(self), "sparsity": self.sparsity}
 
 
+def _check_reports(reports: Any) -> None:
+    if isinstance(reports, (str, bytes)) or not isinstance(reports, Sequence) or not reports \
+            or not all(isinstance(r, CompressionReport) for r in reports):
+        checks.fail("reports", "a non-empty list of CompressionReport (compression_report makes them)",
+                    checks.Received(type(reports).__name__ if not isinstance(reports, Sequence)
+                                    else f"{len(reports)} item(s)"))
+
+
 def format_reports(reports: Sequence[CompressionReport], baseline: int | None = 0) -> str:
     """A Markdown table of reports; ``baseline`` (an index, or None) gives the × columns.
 
@@ -607,6 +642,7 @@ def format_reports(reports: Sequence[CompressionReport], baseline: int | None = 
     accuracy as a fraction; ``params_x``/``file_x``/``latency_x`` = how many times
     smaller/faster than the baseline row.
     """
+    _check_reports(reports)
     if not reports:
         raise ValueError("reports must hold at least one CompressionReport.")
     if baseline is not None and not -len(reports) <= baseline < len(reports):
@@ -622,6 +658,9 @@ def format_reports(reports: Sequence[CompressionReport], baseline: int | None = 
 def plot_compression(reports: Sequence[CompressionReport], ax=None, *, title: str | None = None):
     """Accuracy against file size and against latency, one point per report, in one figure
     (two panels sharing the accuracy axis). Returns the figure."""
+    _check_reports(reports)
+    if title is not None and not isinstance(title, str):
+        checks.fail("title", "a string or None", title)
     import matplotlib.pyplot as plt
 
     if not reports or any(r.accuracy is None for r in reports):
