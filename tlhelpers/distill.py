@@ -299,7 +299,7 @@ def softmax_t(logits: Any, temperature: float = 1.0) -> np.ndarray:
 def entropy(probabilities: Any) -> np.ndarray:
     """Shannon entropy in nats of each row of probabilities (0 log 0 = 0)."""
     p = _numbers(probabilities, "probabilities")
-    if p.size and (p.min() < 0 or p.max() > 1 or not np.allclose(p.sum(-1), 1.0, atol=1e-6)):
+    if p.size and (p.min() < 0 or p.max() > 1 or not np.allclose(p.sum(-1), 1.0, atol=1e-3)):
         raise ValueError("probabilities must be rows in [0, 1] that sum to 1 (a softmax output); "
                          "for logits, take softmax_t(logits) first.")
     with np.errstate(divide="ignore", invalid="ignore"):

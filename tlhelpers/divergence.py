@@ -338,7 +338,7 @@ def mmd_permutation_test(source, target, *, n_permutations: int = 500, seed: int
         return (s_ss + d_s) / m**2 + (s_tt + d_t) / n**2 - 2 * s_st / (m * n)
 
     observed = float(statistics(np.r_[np.ones(m), np.zeros(n)][:, None])[0])
-    if seed is not None:
+    if seed is not None and not isinstance(seed, np.random.Generator):
         checks.non_negative_int(seed, "seed")
     rng = np.random.default_rng(seed)
     null = []
@@ -423,7 +423,7 @@ def proxy_a_distance(source, target, *, test_size: float = 0.5, seed: int = 0, C
             raise ValueError(f"{name} contains NaN or infinite values.")
     if not 0 < test_size < 1:
         raise ValueError(f"test_size must lie in (0, 1), got {test_size}.")
-    if seed is not None:
+    if seed is not None and not isinstance(seed, np.random.Generator):
         checks.non_negative_int(seed, "seed")
     rng = np.random.default_rng(seed)
     n = min(len(xs), len(xt))
