@@ -1,6 +1,8 @@
 # Transfer Learning, hands-on — everything a learner, an instructor and CI run.
 #   make lab      set up, then open JupyterLab on the lessons
 #   make test     set up, then run the whole test suite (smoke profile)
+#   make test-fast        unit tests only (no notebooks)
+#   make test-lesson LESSON=NN   one lesson's tests and grading checks, both tracks
 SHELL := /bin/bash
 PYTHON ?= python3
 VENV ?= .venv
@@ -18,7 +20,7 @@ endif
 EXTRAS := $(KERAS_EXTRA),torch,course,grading,dev
 PIP := $(BIN)/python -m pip --disable-pip-version-check
 
-.PHONY: setup lab test test-fast release check-release grade feedback bench clean help
+.PHONY: setup lab test test-fast test-lesson test-nbval release check-release grade feedback bench clean help
 
 help:
 	@grep -E '^#   make' Makefile | sed 's/^#   //'
@@ -39,16 +41,28 @@ LAB_ARGS ?= $(if $(filter 0,$(shell id -u)),--allow-root,)
 lab: setup
 	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/jupyter lab --ServerApp.root_dir=lessons $(LAB_ARGS)
 
-# The whole suite: unit and parity tests, every solution notebook under nbval in the
-# smoke profile, and the nbgrader checks. One thread per worker (2 cores here).
+# The whole suite: unit and parity tests, and every lesson's grading checks in both tracks
+# (nbgrader on the solution and the blank lesson, the cell grader on every known-wrong answer;
+# see tests/test_grading.py). One thread per worker (2 cores here). A module's tests, and each
+# lesson and track's grading tests, stay on one worker (--dist loadscope); the slowest tests and
+# the cost table are printed at the end.
 TEST_ENV := TLH_PROFILE=smoke OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 \
 	TF_NUM_INTRAOP_THREADS=1 TF_NUM_INTEROP_THREADS=1 \
 	MPLBACKEND=Agg PATH="$(abspath $(BIN)):$$PATH"
+PYTEST := $(TEST_ENV) $(BIN)/python -m pytest -n $(JOBS) --dist loadscope --no-loadscope-reorder
 test: setup
-	$(TEST_ENV) $(BIN)/python -m pytest -n $(JOBS) --dist loadfile --nbval-lax tests solutions
+	$(PYTEST) --durations=25 tests
 
 test-fast: setup ## unit tests only, no notebooks
-	$(TEST_ENV) $(BIN)/python -m pytest -n $(JOBS) --dist loadfile -m "not notebook" tests
+	$(PYTEST) -m "not notebook" tests
+
+test-lesson: setup ## one lesson, both tracks: its grading checks and its own tests (LESSON=NN)
+	@test -n "$(LESSON)" || { echo "usage: make test-lesson LESSON=NN (e.g. LESSON=01)"; exit 2; }
+	$(PYTEST) --durations=10 --lesson $(LESSON) tests
+
+test-nbval: setup ## every solution notebook under nbval, cell by cell (LESSON=NN for one lesson)
+	$(TEST_ENV) PYTHONPATH=tests $(BIN)/python -m pytest -p conftest -n $(JOBS) --dist loadfile --nbval-lax \
+		$(if $(LESSON),$(wildcard solutions/*/$(LESSON)*/*.ipynb),solutions)
 
 release: setup ## regenerate lessons/ (student notebooks) from solutions/ with nbgrader
 	$(BIN)/python -m tlhelpers.course sync

@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-import re
 import shutil
-from collections import defaultdict
 from pathlib import Path
 
 import nbformat
 
-from known_wrong import Wrong, variants
+from cellgrader import MARKERS, Attempt
+from known_wrong import accepted, variants
 from tlhelpers import grading
 
 REPO = Path(__file__).resolve().parents[1]
-MARKERS = re.compile(r"^\s*### (BEGIN|END) SOLUTION\s*$\n?", re.MULTILINE)
 
 
 def answer_sources(notebook: Path) -> dict[str, str]:
@@ -40,22 +38,51 @@ def filled(release_nb: Path, answers: dict[str, str], out: Path) -> Path:
     return out
 
 
+def attempts(lesson: str, track: str) -> list[Attempt]:
+    """The lesson's known-wrong and unusual answers, as the cell grader tries them.
+
+    A central wrong answer is tried twice: against the full test cell, and against the
+    released one alone (hidden tests stripped), which must reject it too.
+    """
+    tries = []
+    for wrong in variants(lesson, track):
+        code = wrong.code.strip("\n")
+        tries.append(Attempt(wrong.cell, wrong.name, code, "wrong"))
+        if wrong.central:
+            tries.append(Attempt(wrong.cell, wrong.name, code, "wrong", visible_only=True))
+    tries += [Attempt(u.cell, u.name, u.code.strip("\n"), "unusual") for u in accepted(lesson, track)]
+    return tries
+
+
 class Course:
     """One track's course for one lesson, copied to ``root`` and released there."""
 
-    def __init__(self, track: str, lesson: str, root: Path):
+    def __init__(self, track: str, lesson: str, root: Path, source: Path | None = None):
         self.track, self.lesson, self.root = track, lesson, root
-        src = REPO / "solutions" / track / lesson
-        shutil.copytree(src, root / "solutions" / track / lesson)
+        shutil.copytree(source or REPO / "solutions" / track / lesson, root / "solutions" / track / lesson)
         grading.release(track, [lesson], root=root)
         self.source_nb = root / "solutions" / track / lesson / f"{lesson}.ipynb"
         self.release_nb = root / "lessons" / track / lesson / f"{lesson}.ipynb"
         self.solutions = answer_sources(self.source_nb)
         self.points = points(self.source_nb)
 
+    @property
+    def config(self):
+        return grading.course_config(self.track, self.root)
+
+    def workdir(self, name: str) -> Path:
+        """A fresh copy of the lesson's folder, to execute its notebook in."""
+        dest = self.root / "work" / name
+        shutil.copytree(self.source_nb.parent, dest)
+        return dest
+
     def grade(self, student: str, notebook: Path) -> grading.Scores:
         grading.submit(self.track, self.lesson, student, notebook, root=self.root)
         return grading.autograde(self.track, self.lesson, student, root=self.root)
+
+    def autograded(self, student: str) -> Path:
+        """The notebook nbgrader executed for ``student``, with its outputs."""
+        return self.root / "courses" / self.track / "autograded" / student / self.lesson / f"{self.lesson}.ipynb"
 
     def grade_solution(self) -> grading.Scores:
         nb = filled(self.release_nb, self.solutions, self.root / "solution.ipynb")
@@ -63,18 +90,3 @@ class Course:
 
     def grade_blank(self) -> grading.Scores:
         return self.grade("blank", self.release_nb)
-
-    def wrong_rounds(self) -> list[list[Wrong]]:
-        """Known-wrong variants batched so that each submission has at most one per answer cell."""
-        by_cell: dict[str, list[Wrong]] = defaultdict(list)
-        for wrong in variants(self.lesson, self.track):
-            assert wrong.cell in self.solutions, f"variant {wrong.name!r} names unknown cell {wrong.cell!r}"
-            by_cell[wrong.cell].append(wrong)
-        depth = max((len(v) for v in by_cell.values()), default=0)
-        return [[v[k] for v in by_cell.values() if k < len(v)] for k in range(depth)]
-
-    def grade_wrong_round(self, k: int, wrongs: list[Wrong]) -> grading.Scores:
-        answers = dict(self.solutions)
-        answers.update({w.cell: w.code.strip("\n") for w in wrongs})
-        nb = filled(self.release_nb, answers, self.root / f"wrong-{k}.ipynb")
-        return self.grade(f"wrong-{k}", nb)

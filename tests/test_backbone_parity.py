@@ -105,7 +105,8 @@ def test_shipped_records_describe_the_same_recipe():
     from tlhelpers import zoo
 
     rk, rt = zoo.course_weights_info("keras"), zoo.course_weights_info("torch")
-    for key in ("data", "seed", "epochs", "batch_size", "optimizer", "augmentation", "architecture"):
+    for key in ("data", "seed", "epochs", "batch_size", "optimizer", "recipe", "augmentation",
+                "augmentation_kwargs", "selection", "target_knowledge", "architecture"):
         assert rk[key] == rt[key], key
     assert abs(rk["syndigits_test_accuracy"] - rt["syndigits_test_accuracy"]) < 0.02
 

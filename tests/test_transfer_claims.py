@@ -17,22 +17,31 @@ seeds 0, 1, 2), Digits test set (500 images), Digits-M test set (500 images).
 4. Parity: the two tracks' pretrained backbones, in the setting of claim 1, land within
    3 accuracy points of each other (mean of the 3 seeds).
 
-Measured (shipped weights, seeds 0-2, Keras / PyTorch; recipe of ``tlhelpers.pretraining``
-with the target-image-formation augmentation of ``augment_digits``: thicker strokes,
-binary white ink on black, an 8x8 17-level sensor upsampled like the Digits loader):
-  claim 1: pretrained-frozen [.944 .938 .944] 94.2% / [.928 .922 .948] 93.3% vs
-           random-frozen [.808 .770 .826] 80.1% / [.852 .758 .830] 81.3% (+14.1 / +11.9);
-  claim 2: fine-tuned 94.1% / 94.3% vs scratch 86.1% / 85.7% (+8.0 / +8.6), 30 epochs;
-  claim 3: Digits minus Digits-M 20.2 ± 2.0 / 19.2 ± 0.9 points;
-  claim 4: 94.2% vs 93.3%, 0.9 points apart.
-(Before that augmentation: 88.8% / 91.3% pretrained-frozen, +8.7 / +10.0 over random.)
+Measured (shipped weights, seeds 0-2, Keras / PyTorch, this 2-core CPU). The weights use
+the recipe ``tlhelpers.pretraining.RECIPE`` ("sensor+ink": an ink bitmap and an 8x8,
+17-level sensor, each on half of the SynDigits images), chosen a priori from the documented
+acquisition of Digits and checked on a validation split of Digits *train*
+(``benchmarks/source_recipe.py``); the numbers below were measured on Digits test only
+after that choice. In brackets, the weights they replace (commit 8b561d6's recipe, whose
+settings had been tuned on the Digits test set), re-measured with the same protocol:
+  claim 1: pretrained-frozen [.928 .926 .936] 93.0% / [.928 .920 .938] 92.9%
+           (was [.944 .938 .944] 94.2% / [.928 .922 .948] 93.3%) vs
+           random-frozen [.808 .770 .826] 80.1% / [.852 .758 .830] 81.3%:
+           +12.9 / +11.5 points (was +14.1 / +11.9);
+  claim 2: fine-tuned [.946 .928 .956] 94.3% / [.946 .940 .946] 94.4% (was 94.1% / 94.3%)
+           vs scratch [.872 .832 .880] 86.1% / [.872 .852 .850] 85.8%, 30 epochs:
+           +8.2 / +8.6 points (was +8.0 / +8.6);
+  claim 3: Digits minus Digits-M 19.7 ± 1.1 / 21.9 ± 1.4 points (was 20.2 ± 2.0 / 19.2 ± 0.9);
+  claim 4: 93.0% vs 92.9%, 0.1 points apart (was 0.9).
+The honest recipe costs about a point of 10-label probe accuracy against the test-tuned one
+in the Keras track and less in PyTorch; all four claims still hold with their thresholds.
+(Before any target-formation augmentation, commit 5da1b23: 88.8% / 91.3% pretrained-frozen.)
 
 What is *not* claimed, because it was measured false here: a 15-point advantage of the
-frozen pretrained backbone + linear head over random frozen features (+14.1 / +11.9: the
-Keras track is close, the PyTorch track is not; a random-init frozen course_cnn is a
-strong baseline on these clean digits — logistic regression on raw pixels already
-reaches ~86% with 100 labels), nor 15 points over the same network trained from scratch
-on the 100 images.
+frozen pretrained backbone + linear head over random frozen features (+12.9 / +11.5; a
+random-init frozen course_cnn is a strong baseline on these clean digits — logistic
+regression on raw pixels already reaches ~86% with 100 labels), nor 15 points over the
+same network trained from scratch on the 100 images (+8.2 / +8.6 after fine-tuning).
 """
 
 from __future__ import annotations
@@ -45,7 +54,8 @@ import _transfer as X
 FRAMEWORKS = [pytest.param("keras", marks=pytest.mark.keras, id="keras"),
               pytest.param("torch", marks=pytest.mark.torch, id="torch")]
 
-# Thresholds (accuracy fractions), each well inside what was measured in both tracks.
+# Thresholds (accuracy fractions), inside what was measured in both tracks (smallest margin:
+# claim 1 in PyTorch, 1.5 points; the runs are seeded, so the margins cover platforms, not seeds).
 MIN_FEATURE_GAIN = 0.10        # claim 1: pretrained-frozen minus random-frozen, mean of 3 seeds
 MIN_FINETUNE_GAIN = 0.05       # claim 2: fine-tuned minus scratch, mean of 3 seeds
 MIN_SHIFT_GAP = 0.10           # claim 3: Digits minus Digits-M, mean of 3 seeds

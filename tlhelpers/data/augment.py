@@ -17,9 +17,9 @@ __all__ = ["augment_digits", "ink_mask", "low_resolution", "thicken_strokes"]
 
 
 def augment_digits(x: np.ndarray, rng: np.random.Generator, *, max_shift: int = 3,
-                   zoom: tuple[float, float] = (1.0, 1.4), max_rotation: float = 10.0,
+                   zoom: tuple[float, float] = (0.9, 1.3), max_rotation: float = 10.0,
                    p_blur: float = 0.5, p_gray: float = 0.2, p_invert: float = 0.2,
-                   p_thick: float = 0.3, p_ink: float = 0.5, p_lowres: float = 0.6,
+                   p_thick: float = 0.0, p_ink: float = 0.0, p_lowres: float = 0.0,
                    lowres_size: int = 8, lowres_levels: int | None = 17) -> np.ndarray:
     """Random, label-preserving changes to a batch of NHWC images in [0, 1] (a new array).
 
@@ -28,17 +28,18 @@ def augment_digits(x: np.ndarray, rng: np.random.Generator, *, max_shift: int = 
     pixels (edges repeated), a Gaussian blur (sigma 0.5, 1 or 1.5 px) with probability
     ``p_blur``, conversion to grey with ``p_gray`` and colour inversion with ``p_invert``.
 
-    Then three changes that make the source look like the *image formation* of the real
-    target, in the spirit of SynNumbers, which Ganin et al. designed to resemble SVHN —
-    without any target image or label. The UCI scanner behind sklearn's Digits drew
-    size-normalised binary bitmaps of the ink and counted the ink pixels in 4×4 blocks
-    (8×8 images, 17 levels, white ink on black); the course loader upsamples them
+    Then, off by default, three changes that make a source look like the *image
+    formation* of the real Digits, in the spirit of SynNumbers, which Ganin et al. designed
+    to resemble SVHN — without any target image or label. The UCI scanner behind sklearn's
+    Digits drew size-normalised binary bitmaps of the ink and counted the ink pixels in 4×4
+    blocks (8×8 images, 17 levels, white ink on black); the course loader upsamples them
     bicubically to 32×32. So: strokes thickened by a 3×3 grey dilation of the ink
     (:func:`thicken_strokes`) with ``p_thick``; a binary white-ink-on-black bitmap
     (:func:`ink_mask`) with ``p_ink``; and, with ``p_lowres``, the image seen through a
     ``lowres_size``×``lowres_size`` sensor with ``lowres_levels`` grey levels and brought
-    back with the loader's interpolation (:func:`low_resolution`). The zoom range starts
-    at 1 because those digits fill their frame.
+    back with the loader's interpolation (:func:`low_resolution`). Which of them the
+    course's SynDigits pretraining uses was chosen without the Digits test set
+    (:mod:`tlhelpers.pretraining`).
 
     The same generator state gives the same images, so the Keras and PyTorch pretrainings
     see the same stream.

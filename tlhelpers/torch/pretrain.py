@@ -1,65 +1,50 @@
 """Pretrain ``course_cnn`` on SynDigits with the torch track: ``python -m tlhelpers.torch.pretrain``.
 
-The recipe (data, augmentation stream, hyper-parameters, record) is
-:mod:`tlhelpers.pretraining`, shared with the other track; this module runs it with this
-track's ``fit``, ``evaluate`` and ``extract_features``.
+The recipe (data, augmentation stream, hyper-parameters, record) and how it was
+chosen (``python -m benchmarks.source_recipe``) are in :mod:`tlhelpers.pretraining`,
+shared with the other track; this module runs them with this track's ``fit``,
+``evaluate`` and ``extract_features``.
 """
 
 from __future__ import annotations
 
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
-from .. import pretraining as recipe
-from ..zoo import WEIGHTS_DIR, course_weights_path
-from . import backbones, training
-from ..seeding import seed_everything
+from .. import pretraining
 
-__all__ = ["pretrain"]
+__all__ = ["pretrain", "track"]
 
-_D = recipe.PRETRAIN_DEFAULTS
+_D = pretraining.PRETRAIN_DEFAULTS
+
+
+def track() -> pretraining.Track:
+    """This track's modules and versions, as the shared recipe needs them."""
+    import torch
+
+    from . import backbones, training
+    return pretraining.Track("torch", backbones, training, {"torch": torch.__version__})
 
 
 def pretrain(*, n_train: int = _D["n_train"], n_test: int = _D["n_test"], epochs: int = _D["epochs"],
              batch_size: int = _D["batch_size"], lr: float = _D["lr"], seed: int = _D["seed"],
-             out_dir: str | Path | None = None, progress: bool = True) -> dict[str, Any]:
+             recipe: str = pretraining.RECIPE, out_dir: str | Path | None = None,
+             progress: bool = True) -> dict[str, Any]:
     """Pretrain ``course_cnn`` + a 10-way head on SynDigits; save the backbone and a record.
 
-    Recipe (the same in both tracks): SynDigits train (``n_train`` images, ``seed``),
-    :func:`tlhelpers.data.augment.augment_digits` redrawn every epoch from one generator
-    seeded with ``seed``, Adam with learning rate ``lr`` decayed to 0 by a per-step
-    cosine schedule, cross-entropy on logits, batch ``batch_size``. Then the head is
-    dropped and the backbone weights are written to ``out_dir`` (default the package's
-    weights folder) with a JSON record (:func:`tlhelpers.pretraining.write_record`).
-    Returns the record.
+    Recipe (the same in both tracks, :func:`tlhelpers.pretraining.pretrain`): SynDigits
+    train (``n_train`` images, ``seed``), the augmentation of ``recipe`` (default: the
+    selected recipe, :data:`tlhelpers.pretraining.RECIPE`) redrawn every epoch from one
+    generator seeded with ``seed``, Adam with learning rate ``lr`` decayed to 0 by a per-step
+    cosine schedule, cross-entropy on logits, batch ``batch_size``. Then the head is dropped
+    and the backbone weights are written to ``out_dir`` (default the package's weights folder)
+    with a JSON record (:func:`tlhelpers.pretraining.write_record`). Returns the record.
     """
-    import torch
-    versions = {"torch": torch.__version__}
-    start = time.perf_counter()
-    data = recipe.pretraining_data(n_train, n_test, seed)
-    seed_everything(seed)
-    backbone = backbones.course_cnn(pretrained=False)
-    model = backbones.build_classifier(backbone, 10, freeze_backbone=False, bn_inference=False)
-    train_start = time.perf_counter()
-    history = training.fit(model, data.train, epochs=epochs, batch_size=batch_size, lr=lr,
-                           schedule="cosine", augment=recipe.augmentation_stream(seed),
-                           seed=seed, progress=progress)
-    train_seconds = time.perf_counter() - train_start
-    syn_acc = training.evaluate(model, data.test)["accuracy"]
-    dig_acc = training.evaluate(model, data.digits_test)["accuracy"]
-    probe = [recipe.probe_accuracy(backbones.extract_features, backbone,
-                                   data.digits_train.per_class(10, s), data.digits_test) for s in range(3)]
-    out = Path(out_dir) if out_dir is not None else WEIGHTS_DIR
-    out.mkdir(parents=True, exist_ok=True)
-    backbones.save_backbone_weights(backbone, out / course_weights_path("torch").name)
-    hyper = {"n_train": n_train, "seed": seed, "epochs": epochs, "batch_size": batch_size, "lr": lr}
-    return recipe.write_record("torch", out, data=data, hyper=hyper, history=history,
-                               syndigits_accuracy=syn_acc, digits_accuracy=dig_acc, probe=probe,
-                               train_seconds=train_seconds,
-                               total_seconds=time.perf_counter() - start, versions=versions)
+    return pretraining.pretrain(track(), n_train=n_train, n_test=n_test, epochs=epochs,
+                           batch_size=batch_size, lr=lr, seed=seed, recipe=recipe,
+                           out_dir=out_dir, progress=progress)
 
 
 if __name__ == "__main__":  # pragma: no cover
-    sys.exit(recipe.main("torch", pretrain))
+    sys.exit(pretraining.main(track, "torch"))
