@@ -1,0 +1,82 @@
+"""Temperature scaling in PyTorch (Guo et al., ICML 2017). Mirrors
+:mod:`tlhelpers.keras.calibration` name for name; the maths and the NumPy/SciPy reference
+are in :mod:`tlhelpers.calibration` (ECE, reliability diagram, ``fit_temperature`` on logits).
+
+    T = fit_temperature(model, validation)          # on VALIDATION data, never test
+    calibrated = TemperatureScaled(model, T)        # logits / T: same argmax, same AUC
+    # or in one step: calibrated = calibrate(model, validation)
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from .. import calibration as core
+from ..checks import positive_int
+from .training import predict
+
+__all__ = ["TemperatureScaled", "calibrate", "fit_temperature", "fit_temperature_to_logits"]
+
+
+class TemperatureScaled(nn.Module):
+    """``model``'s logits divided by ``temperature``: probabilities change, rankings do not.
+
+    Attributes: ``base`` (the wrapped model, not copied) and ``temperature`` (a float).
+    """
+
+    def __init__(self, model: nn.Module, temperature: float) -> None:
+        super().__init__()
+        if not isinstance(model, nn.Module):
+            raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}.")
+        self.base = model
+        self.temperature = core._temperature(temperature)
+        self.input_shape = getattr(model, "input_shape", None)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.base(x) / self.temperature
+
+    def extra_repr(self) -> str:
+        return f"temperature={self.temperature:.4f}"
+
+
+def fit_temperature_to_logits(logits: Any, labels: Any, *, max_iter: int = 100) -> float:
+    """The NLL-minimising temperature for these logits, by ``torch.optim.LBFGS`` over
+    ``log T`` in float64 (strong-Wolfe line search), clipped to
+    :data:`tlhelpers.calibration.TEMPERATURE_BOUNDS`. Same answer as
+    :func:`tlhelpers.calibration.fit_temperature` (the parity test holds them together).
+    """
+    z_np = core._logits(logits.detach().cpu().numpy() if isinstance(logits, torch.Tensor) else logits)
+    y_np = core._labels(labels.cpu().numpy() if isinstance(labels, torch.Tensor) else labels, "labels")
+    if len(y_np) != len(z_np) or y_np.max() >= z_np.shape[1]:
+        raise ValueError(f"labels must hold {len(z_np)} class indices below {z_np.shape[1]}, got {len(y_np)} "
+                         f"labels up to {int(y_np.max())}.")
+    z, y = torch.from_numpy(z_np), torch.from_numpy(y_np)
+    log_t = torch.zeros(1, dtype=torch.float64, requires_grad=True)
+    optimizer = torch.optim.LBFGS([log_t], lr=1.0, max_iter=positive_int(max_iter, "max_iter"),
+                                  tolerance_grad=1e-12, tolerance_change=1e-15, line_search_fn="strong_wolfe")
+
+    def closure() -> torch.Tensor:
+        optimizer.zero_grad()
+        loss = nn.functional.cross_entropy(z / log_t.exp(), y)
+        loss.backward()
+        return loss
+
+    optimizer.step(closure)
+    lo, hi = core.TEMPERATURE_BOUNDS
+    return float(np.clip(float(log_t.detach().exp()), lo, hi))
+
+
+def fit_temperature(model: nn.Module, data: Any, *, batch_size: int = 256) -> float:
+    """The temperature that minimises the NLL of ``model``'s logits on ``data`` (a Dataset
+    or ``(x, y)``: the *validation* set). The model runs in eval mode, without gradients."""
+    x, y = core.images_and_labels(data)
+    return fit_temperature_to_logits(predict(model, x, batch_size=batch_size), y)
+
+
+def calibrate(model: nn.Module, data: Any, *, batch_size: int = 256) -> TemperatureScaled:
+    """``TemperatureScaled(model, fit_temperature(model, data))``."""
+    return TemperatureScaled(model, fit_temperature(model, data, batch_size=batch_size))
