@@ -41,6 +41,7 @@ from . import checks
 
 __all__ = [
     "check_logits",
+    "check_randomization",
     "gradcam_from_gradients",
     "map_similarity",
     "normalize_maps",
@@ -101,6 +102,13 @@ def check_logits(outputs: np.ndarray) -> None:
         raise ValueError("model outputs probabilities (every row lies in [0, 1] and sums to 1): saliency and "
                          "Grad-CAM need the gradient of the class's logit, before the softmax. Explain the "
                          "model without its final softmax.")
+
+
+def check_randomization(method: Any, cascade: Any, seed: Any) -> None:
+    """The tracks' ``randomization_check`` options, checked before any model runs."""
+    checks.one_of(method, "method", ("gradcam", "saliency"))
+    checks.flag(cascade, "cascade")
+    checks.non_negative_int(seed, "seed")
 
 
 def saliency_from_gradients(gradients: Any) -> np.ndarray:

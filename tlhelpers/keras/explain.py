@@ -61,11 +61,6 @@ def _images(model: keras.Model, images: Any) -> np.ndarray:
     return checks.image_batch(images, "images", expected=checks.model_input_shape(model))
 
 
-def _check_randomization(method: str, cascade: bool, seed: int) -> None:
-    checks.one_of(method, "method", ("gradcam", "saliency"))
-    checks.flag(cascade, "cascade")
-    checks.non_negative_int(seed, "seed")
-
 
 def _layers(model: keras.Model) -> list[keras.layers.Layer]:
     return [layer for layer in walk_layers(model)
@@ -320,7 +315,7 @@ def randomization_check(model: keras.Model, images: Any, *, method: str = "gradc
     Grad-CAM's layer is fixed on the original model, so only the weights change.
     """
     _classifier_outputs(model)
-    _check_randomization(method, cascade, seed)
+    core.check_randomization(method, cascade, seed)
     batch_size = positive_int(batch_size, "batch_size")
     x = _images(model, images)
     targets = core.resolve_targets(target, predict(model, x, batch_size=batch_size))

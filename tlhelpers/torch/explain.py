@@ -49,11 +49,6 @@ def _check_model(model: Any) -> None:
         checks.fail("model", "a torch.nn.Module", checks.Received(type(model).__name__))
 
 
-def _check_randomization(method: str, cascade: bool, seed: int) -> None:
-    checks.one_of(method, "method", ("gradcam", "saliency"))
-    checks.flag(cascade, "cascade")
-    checks.non_negative_int(seed, "seed")
-
 
 @contextmanager
 def _eval_mode(model: nn.Module) -> Iterator[None]:
@@ -301,7 +296,7 @@ def randomization_check(model: nn.Module, images: Any, *, method: str = "gradcam
     Grad-CAM's layer is fixed on the original model, so only the weights change.
     """
     _classifier_outputs(model)
-    _check_randomization(method, cascade, seed)
+    core.check_randomization(method, cascade, seed)
     batch_size = positive_int(batch_size, "batch_size")
     x = _images(model, images)
     targets = core.resolve_targets(target, predict(model, x, batch_size=batch_size))
