@@ -16,14 +16,18 @@ from bad_inputs import Case, bad, case_params, check, missing_cases, public_call
 
 import tlhelpers
 from tlhelpers import adapt as A
+from tlhelpers import calibration as CAL
 from tlhelpers import dann as DN
 from tlhelpers import data as D
 from tlhelpers import distill as KD
 from tlhelpers import divergence as DV
 from tlhelpers import embedding as EM
+from tlhelpers import explain as EX
 from tlhelpers import finetune as FT
 from tlhelpers import imbalance as IM
+from tlhelpers import metrics as MT
 from tlhelpers import schedules as SC
+from tlhelpers.data import medmnist as MED
 from tlhelpers.data.errors import DatasetUnavailableError
 
 
@@ -71,6 +75,29 @@ def named(count, size=3):
 def report():
     stats = KD.LatencyStats(1.0, 0.9, 1.1, 5, 1, 1)
     return KD.CompressionReport("m", 10, 10, 100, 90, stats, 1)
+
+
+#: A binary validation set: labels and the positive class's probability.
+Y = np.array([0, 1, 0, 1, 1, 0, 1, 0])
+P = np.array([0.2, 0.8, 0.4, 0.6, 0.9, 0.3, 0.45, 0.55])
+P2 = np.stack([1 - P, P], axis=1)
+
+
+def boot(**kw):
+    return MT.bootstrap_ci(MT.roc_auc, Y, P, **{"n_resamples": 20, **kw})
+
+
+def maps(n=2, size=8, fill=None):
+    m = np.random.default_rng(4).random((n, size, size))
+    return m if fill is None else np.full_like(m, fill)
+
+
+def swatch(size=8):
+    return np.random.default_rng(5).random((size, size, 3))
+
+
+def medical(n=12):
+    return D.from_arrays(np.zeros((n, 8, 8), np.uint8), np.arange(n) % 2)
 
 
 CASES: dict[str, list[Case]] = {
@@ -552,6 +579,281 @@ CASES: dict[str, list[Case]] = {
         bad("progress negative", lambda c: SC.dann_lr(-0.1), "progress"),
         bad("alpha negative", lambda c: SC.dann_lr(0.5, alpha=-1), "alpha"),
         bad("beta NaN", lambda c: SC.dann_lr(0.5, beta=float("nan")), "beta"),
+    ],    # ------------------------------------------------------------------ clinical metrics
+    "tlhelpers.metrics.fit_linear_probe": [
+        bad("1-D features", lambda c: MT.fit_linear_probe(np.zeros(4), [0, 1, 0, 1]), "features"),
+        bad("NaN features", lambda c: MT.fit_linear_probe(np.full((4, 2), np.nan), [0, 1, 0, 1]), "features"),
+        bad("one class", lambda c: MT.fit_linear_probe(np.eye(4), [1, 1, 1, 1]), "labels"),
+        bad("C negative", lambda c: MT.fit_linear_probe(np.eye(4), [0, 1, 0, 1], C=-1), "C"),
+        bad("strings", lambda c: MT.fit_linear_probe([["a", "b"], ["c", "d"]], [0, 1]), "features"),
+    ],
+    "tlhelpers.metrics.linear_probe_accuracy": [
+        bad("test widths differ", lambda c: MT.linear_probe_accuracy(np.eye(4), [0, 1, 0, 1], np.eye(3),
+                                                                     [0, 1, 0]), "test_features"),
+        bad("test labels one short", lambda c: MT.linear_probe_accuracy(np.eye(4), [0, 1, 0, 1], np.eye(4),
+                                                                        [0, 1, 0]), "test_labels"),
+        bad("rows and labels differ", lambda c: MT.linear_probe_accuracy(np.eye(4), [0, 1], np.eye(4),
+                                                                         [0, 1, 0, 1]), "features"),
+        bad("C a string", lambda c: MT.linear_probe_accuracy(np.eye(4), [0, 1, 0, 1], np.eye(4),
+                                                             [0, 1, 0, 1], C="1"), "C"),
+    ],
+    "tlhelpers.metrics.positive_class_scores": [
+        bad("hard predictions", lambda c: MT.positive_class_scores(Y, (P > 0.5).astype(int)), "y_score"),
+        bad("pos_label a name without class_names", lambda c: MT.positive_class_scores(
+            Y, P, pos_label="malignant"), "class_names"),
+        bad("pos_label=2", lambda c: MT.positive_class_scores(Y, P, pos_label=2), "pos_label"),
+        bad("three classes", lambda c: MT.positive_class_scores([0, 1, 2], [0.1, 0.5, 0.9]), "y_true"),
+    ],
+    "tlhelpers.metrics.roc_auc": [
+        bad("hard labels", lambda c: MT.roc_auc(Y, Y), "y_score"),
+        bad("a single class", lambda c: MT.roc_auc(np.ones(8, int), P), "y_true"),
+        bad("logits as a matrix", lambda c: MT.roc_auc(Y, np.stack([-P * 3, P * 3], 1)), "y_score"),
+        bad("lengths differ", lambda c: MT.roc_auc(Y, P[:5]), "y_score"),
+        bad("NaN", lambda c: MT.roc_auc(Y, P * np.nan), "y_score"),
+        bad("strings", lambda c: MT.roc_auc(Y, ["0.2"] * 8), "y_score"),
+        bad("soft labels", lambda c: MT.roc_auc(P, Y * 0.9 + 0.05), "y_true"),
+        valid("logits", lambda c: MT.roc_auc(Y, np.log(P / (1 - P)))),
+        valid("a probability matrix", lambda c: MT.roc_auc(Y, P2)),
+    ],
+    "tlhelpers.metrics.roc_curve": [
+        bad("a single class", lambda c: MT.roc_curve(np.zeros(8, int), P), "y_true"),
+        bad("three columns", lambda c: MT.roc_curve(Y, np.full((8, 3), 1 / 3)), "y_score"),
+        bad("(N, 2) labels", lambda c: MT.roc_curve(np.stack([1 - Y, Y], 1), P), "y_true"),
+    ],
+    "tlhelpers.metrics.pr_curve": [
+        bad("hard labels", lambda c: MT.pr_curve(Y, Y.astype(bool)), "y_score"),
+        bad("a single class", lambda c: MT.pr_curve(np.ones(8, int), P), "y_true"),
+        bad("rows not summing to 1", lambda c: MT.pr_curve(Y, np.stack([P, P], 1)), "y_score"),
+    ],
+    "tlhelpers.metrics.average_precision": [
+        bad("hard labels", lambda c: MT.average_precision(Y, 1 - Y), "y_score"),
+        bad("label -1", lambda c: MT.average_precision(Y - 1, P), "y_true"),
+        bad("pos_label True", lambda c: MT.average_precision(Y, P, pos_label=True), "pos_label"),
+    ],
+    "tlhelpers.metrics.threshold_for_sensitivity": [
+        bad("target in percent", lambda c: MT.threshold_for_sensitivity(Y, P, 90), "target"),
+        bad("target=0", lambda c: MT.threshold_for_sensitivity(Y, P, 0), "target"),
+        bad("target a string", lambda c: MT.threshold_for_sensitivity(Y, P, "0.9"), "target"),
+    ],
+    "tlhelpers.metrics.threshold_for_specificity": [
+        bad("target negative", lambda c: MT.threshold_for_specificity(Y, P, -0.1), "target"),
+        bad("target NaN", lambda c: MT.threshold_for_specificity(Y, P, float("nan")), "target"),
+        bad("hard labels", lambda c: MT.threshold_for_specificity(Y, Y), "y_score"),
+    ],
+    "tlhelpers.metrics.youden_threshold": [
+        bad("a single class", lambda c: MT.youden_threshold(np.zeros(8, int), P), "y_true"),
+        bad("lengths differ", lambda c: MT.youden_threshold(Y[:3], P), "y_score"),
+        bad("class name unknown", lambda c: MT.youden_threshold(Y, P, pos_label="tumour",
+                                                                class_names=["normal", "pneumonia"]), "pos_label"),
+    ],
+    "tlhelpers.metrics.metrics_at_threshold": [
+        bad("threshold in percent", lambda c: MT.metrics_at_threshold(Y, P, 50), "threshold"),
+        bad("threshold negative on probabilities", lambda c: MT.metrics_at_threshold(Y, P, -0.5), "threshold"),
+        bad("threshold a string", lambda c: MT.metrics_at_threshold(Y, P, "0.5"), "threshold"),
+        bad("threshold NaN", lambda c: MT.metrics_at_threshold(Y, P, float("nan")), "threshold"),
+        valid("a logit threshold on logits", lambda c: MT.metrics_at_threshold(Y, np.log(P / (1 - P)), -0.5)),
+    ],
+    "tlhelpers.metrics.confusion_matrix": [
+        bad("scores, not classes", lambda c: MT.confusion_matrix(Y, P), "y_pred"),
+        bad("lengths differ", lambda c: MT.confusion_matrix(Y, Y[:4]), "y_pred"),
+        bad("num_classes too small", lambda c: MT.confusion_matrix([0, 2], [0, 1], num_classes=2), "num_classes"),
+    ],
+    "tlhelpers.metrics.bootstrap_indices": [
+        bad("n_resamples=0", lambda c: MT.bootstrap_indices(Y, 0), "n_resamples"),
+        bad("n_resamples absurd", lambda c: MT.bootstrap_indices(Y, 10**9), "n_resamples"),
+        bad("seed negative", lambda c: MT.bootstrap_indices(Y, 10, seed=-1), "seed"),
+        bad("stratified='yes'", lambda c: MT.bootstrap_indices(Y, 10, stratified="yes"), "stratified"),
+    ],
+    "tlhelpers.metrics.bootstrap_ci": [
+        bad("n_resamples=0", lambda c: boot(n_resamples=0), "n_resamples"),
+        bad("confidence in percent", lambda c: boot(confidence=95), "confidence"),
+        bad("metric not callable", lambda c: MT.bootstrap_ci(Y, P, MT.roc_auc), "metric"),
+        bad("seed a string", lambda c: boot(seed="0"), "seed"),
+        bad("hard labels", lambda c: MT.bootstrap_ci(MT.roc_auc, Y, Y, n_resamples=20), "y_score"),
+        bad("lengths differ", lambda c: MT.bootstrap_ci(MT.roc_auc, Y, P[:4], n_resamples=20), "y_score"),
+    ],
+    "tlhelpers.metrics.clinical_report": [
+        bad("scores a bare array", lambda c: MT.clinical_report(Y, P, n_resamples=20), "scores"),
+        bad("a threshold missing", lambda c: MT.clinical_report(Y, {"a": P, "b": P}, thresholds={"a": 0.5},
+                                                                n_resamples=20), "thresholds"),
+        bad("threshold in percent", lambda c: MT.clinical_report(Y, {"a": P}, thresholds=50,
+                                                                 n_resamples=20), "threshold"),
+        bad("n_resamples=0", lambda c: MT.clinical_report(Y, {"a": P}, n_resamples=0), "n_resamples"),
+        bad("confidence=1", lambda c: MT.clinical_report(Y, {"a": P}, confidence=1, n_resamples=20),
+            "confidence"),
+        bad("a single class", lambda c: MT.clinical_report(np.ones(8, int), {"a": P}, n_resamples=20), "y_true"),
+    ],
+    "tlhelpers.metrics.format_report": [
+        bad("a dict", lambda c: MT.format_report({"AUC": 0.9}), "report"),
+        bad("digits negative", lambda c: MT.format_report(MT.clinical_report(Y, {"a": P}, n_resamples=20),
+                                                          digits=-1), "digits"),
+        bad("digits a string", lambda c: MT.format_report(MT.clinical_report(Y, {"a": P}, n_resamples=20),
+                                                          digits="3"), "digits"),
+    ],
+    "tlhelpers.metrics.plot_roc": [
+        bad("no scores", lambda c: MT.plot_roc(Y, {}), "scores"),
+        bad("hard labels", lambda c: MT.plot_roc(Y, {"a": Y}), "y_score"),
+        bad("title a number", lambda c: MT.plot_roc(Y, P, title=5), "title"),
+        bad("operating point in percent", lambda c: MT.plot_roc(Y, {"a": P}, operating_points={"a": 50}),
+            "threshold"),
+    ],
+    "tlhelpers.metrics.plot_pr": [
+        bad("no scores", lambda c: MT.plot_pr(Y, {}), "scores"),
+        bad("a single class", lambda c: MT.plot_pr(np.zeros(8, int), P), "y_true"),
+        bad("title a number", lambda c: MT.plot_pr(Y, P, title=5), "title"),
+    ],
+    "tlhelpers.metrics.plot_confusion_matrix": [
+        bad("rates, not counts", lambda c: MT.plot_confusion_matrix(np.eye(2) * 0.5), "cm"),
+        bad("not square", lambda c: MT.plot_confusion_matrix(np.ones((2, 3), int)), "cm"),
+        bad("class_names one short", lambda c: MT.plot_confusion_matrix(np.ones((2, 2), int), ["a"]),
+            "class_names"),
+    ],
+    # ------------------------------------------------------------------ calibration
+    "tlhelpers.calibration.expected_calibration_error": [
+        bad("logits", lambda c: CAL.expected_calibration_error(Y, np.log(P / (1 - P))), "y_prob"),
+        bad("hard predictions", lambda c: CAL.expected_calibration_error(Y, (P > 0.5).astype(float)), "y_prob"),
+        bad("one-hot predictions", lambda c: CAL.expected_calibration_error(Y, np.eye(2)[Y]), "y_prob"),
+        bad("arguments swapped", lambda c: CAL.expected_calibration_error(P, Y), "y_true"),
+        bad("n_bins=0", lambda c: CAL.expected_calibration_error(Y, P, n_bins=0), "n_bins"),
+        bad("n_bins a string", lambda c: CAL.expected_calibration_error(Y, P, n_bins="15"), "n_bins"),
+        bad("lengths differ", lambda c: CAL.expected_calibration_error(Y, P[:5]), "y_prob"),
+        bad("strings", lambda c: CAL.expected_calibration_error(Y, ["0.5"] * 8), "y_prob"),
+        valid("a single class", lambda c: CAL.expected_calibration_error(np.ones(8, int), P)),
+    ],
+    "tlhelpers.calibration.reliability_diagram": [
+        bad("n_bins absurd", lambda c: CAL.reliability_diagram(Y, P, n_bins=10**9), "n_bins"),
+        bad("NaN", lambda c: CAL.reliability_diagram(Y, P * np.nan), "y_prob"),
+        bad("label above the columns", lambda c: CAL.reliability_diagram(Y + 1, P2), "y_true"),
+    ],
+    "tlhelpers.calibration.confidence_and_correct": [
+        bad("rows not summing to 1", lambda c: CAL.confidence_and_correct(Y, np.stack([P, P], 1)), "y_prob"),
+        bad("one column of logits", lambda c: CAL.confidence_and_correct(Y, (P * 4 - 2)[:, None]), "y_prob"),
+        bad("2-D labels", lambda c: CAL.confidence_and_correct(np.eye(2)[Y], P), "y_true"),
+    ],
+    "tlhelpers.calibration.softmax": [
+        bad("temperature=0", lambda c: CAL.softmax(P2, 0), "temperature"),
+        bad("temperature a string", lambda c: CAL.apply_temperature(P2, "1.5"), "temperature"),
+        bad("3-D", lambda c: CAL.softmax(np.zeros((2, 2, 2))), "logits"),
+        bad("strings", lambda c: CAL.softmax([["a", "b"]]), "logits"),
+    ],
+    "tlhelpers.calibration.nll": [
+        bad("softmax probabilities as logits", lambda c: CAL.nll(P2, Y), "logits"),
+        bad("lengths differ", lambda c: CAL.nll(np.zeros((3, 2)), Y), "y_true"),
+        bad("temperature negative", lambda c: CAL.nll(np.zeros((8, 2)), Y, -1.0), "temperature"),
+    ],
+    "tlhelpers.calibration.fit_temperature": [
+        bad("softmax probabilities as logits", lambda c: CAL.fit_temperature(P2, Y), "logits"),
+        bad("label = classes", lambda c: CAL.fit_temperature(np.zeros((8, 2)), Y * 2), "y_true"),
+        bad("infinite logits", lambda c: CAL.fit_temperature(np.full((8, 2), np.inf), Y), "logits"),
+        bad("no logits", lambda c: CAL.fit_temperature(np.zeros((0, 2)), []), "logits"),
+    ],
+    "tlhelpers.calibration.images_and_labels": [
+        bad("images only", lambda c: CAL.images_and_labels(np.zeros((3, 4))), "data"),
+        bad("labels one short", lambda c: CAL.images_and_labels((np.zeros((3, 4)), [0, 1])), "data"),
+        bad("soft labels", lambda c: CAL.images_and_labels((np.zeros((2, 4)), [0.5, 0.5])), "labels"),
+    ],
+    "tlhelpers.calibration.plot_reliability": [
+        bad("no curves", lambda c: CAL.plot_reliability(Y, {}), "probabilities"),
+        bad("logits", lambda c: CAL.plot_reliability(Y, {"model": P * 4 - 2}), "y_prob"),
+        bad("title a number", lambda c: CAL.plot_reliability(Y, P, title=5), "title"),
+        bad("n_bins=0", lambda c: CAL.plot_reliability(Y, P, n_bins=0), "n_bins"),
+    ],
+    # ------------------------------------------------------------------ explanations
+    "tlhelpers.explain.resolve_targets": [
+        bad("target = classes", lambda c: EX.resolve_targets(3, logits()), "target"),
+        bad("target a class name", lambda c: EX.resolve_targets("pneumonia", logits()), "target"),
+        bad("targets one short", lambda c: EX.resolve_targets([0, 1], logits()), "target"),
+        bad("1-D logits", lambda c: EX.resolve_targets(None, np.zeros(3)), "logits"),
+    ],
+    "tlhelpers.explain.saliency_from_gradients": [
+        bad("3-D", lambda c: EX.saliency_from_gradients(np.zeros((2, 4, 4))), "gradients"),
+        bad("NaN", lambda c: EX.saliency_from_gradients(np.full((1, 4, 4, 3), np.nan)), "gradients"),
+        bad("strings", lambda c: EX.saliency_from_gradients("grads"), "gradients"),
+    ],
+    "tlhelpers.explain.gradcam_from_gradients": [
+        bad("channels differ", lambda c: EX.gradcam_from_gradients(np.zeros((1, 2, 2, 3)), np.zeros((1, 2, 2, 4))),
+            "activations"),
+        bad("3-D activations", lambda c: EX.gradcam_from_gradients(np.zeros((2, 2, 3)), np.zeros((1, 2, 2, 3))),
+            "activations"),
+        bad("NaN gradients", lambda c: EX.gradcam_from_gradients(np.zeros((1, 2, 2, 3)),
+                                                                 np.full((1, 2, 2, 3), np.nan)), "gradients"),
+    ],
+    "tlhelpers.explain.upsample": [
+        bad("size=0", lambda c: EX.upsample(maps(), 0), "size"),
+        bad("size a string", lambda c: EX.upsample(maps(), "32"), "size"),
+        bad("size absurd", lambda c: EX.upsample(maps(), 10**6), "size"),
+        bad("4-D maps", lambda c: EX.upsample(np.zeros((1, 2, 2, 1)), 4), "maps"),
+    ],
+    "tlhelpers.explain.normalize_maps": [
+        bad("NaN", lambda c: EX.normalize_maps(maps(fill=np.nan)), "maps"),
+        bad("2-D", lambda c: EX.normalize_maps(np.zeros((4, 4))), "maps"),
+        bad("eps negative", lambda c: EX.normalize_maps(maps(), eps=-1.0), "eps"),
+    ],
+    "tlhelpers.explain.rank_correlation": [
+        bad("shapes differ", lambda c: EX.rank_correlation(maps(), maps(size=4)), "maps"),
+        bad("2-D", lambda c: EX.rank_correlation(np.zeros((4, 4)), np.zeros((4, 4))), "a"),
+        bad("NaN", lambda c: EX.rank_correlation(maps(), maps(fill=np.nan)), "b"),
+    ],
+    "tlhelpers.explain.structural_similarity": [
+        bad("too small", lambda c: EX.structural_similarity(maps(size=2), maps(size=2)), "maps"),
+        bad("shapes differ", lambda c: EX.structural_similarity(maps(n=1), maps(n=2)), "maps"),
+        bad("strings", lambda c: EX.structural_similarity("a", maps()), "a"),
+    ],
+    "tlhelpers.explain.map_similarity": [
+        bad("shapes differ", lambda c: EX.map_similarity(maps(), maps(size=4)), "maps"),
+        bad("infinite", lambda c: EX.map_similarity(maps(fill=np.inf), maps()), "a"),
+        bad("4-D", lambda c: EX.map_similarity(np.zeros((1, 8, 8, 1)), np.zeros((1, 8, 8, 1))), "a"),
+    ],
+    "tlhelpers.explain.randomization_check": [
+        bad("explain not callable", lambda c: EX.randomization_check(maps(), lambda names: None, ["head"]),
+            "explain"),
+        bad("blocks a string", lambda c: EX.randomization_check(maps, lambda names: None, "head"), "blocks"),
+        bad("blocks empty", lambda c: EX.randomization_check(maps, lambda names: None, []), "blocks"),
+        bad("cascade='yes'", lambda c: EX.randomization_check(maps, lambda names: None, ["head"],
+                                                              cascade="yes"), "cascade"),
+    ],
+    "tlhelpers.explain.overlay": [
+        bad("sizes differ", lambda c: EX.overlay(swatch(), np.zeros((5, 5))), "heatmap"),
+        bad("alpha a string", lambda c: EX.overlay(swatch(), np.zeros((8, 8)), alpha="0.5"), "alpha"),
+        bad("alpha above 1", lambda c: EX.overlay(swatch(), np.zeros((8, 8)), alpha=2), "alpha"),
+        bad("cmap unknown", lambda c: EX.overlay(swatch(), np.zeros((8, 8)), cmap="rainbowz"), "cmap"),
+        bad("NaN heatmap", lambda c: EX.overlay(swatch(), np.full((8, 8), np.nan)), "heatmap"),
+    ],
+    "tlhelpers.explain.show_explanations": [
+        bad("3-D images", lambda c: EX.show_explanations(swatch(), {"s": maps(1)}), "images"),
+        bad("no maps", lambda c: EX.show_explanations(swatch()[None], {}), "maps"),
+        bad("maps of another size", lambda c: EX.show_explanations(swatch()[None], {"s": maps(1, 4)}), "maps"),
+        bad("n=0", lambda c: EX.show_explanations(swatch()[None], {"s": maps(1)}, n=0), "n"),
+        bad("labels one short", lambda c: EX.show_explanations(np.stack([swatch()] * 2), {"s": maps(2)},
+                                                               labels=["a"]), "labels"),
+    ],
+    # ------------------------------------------------------------------ MedMNIST
+    "tlhelpers.data.medmnist.medmnist_file": [
+        bad("unknown name", lambda c: MED.medmnist_file("chestmnist"), "name"),
+        bad("size 32", lambda c: MED.medmnist_file("breastmnist", 32), "size"),
+        bad("size True", lambda c: MED.medmnist_file("breastmnist", True), "size"),
+    ],
+    "tlhelpers.data.medmnist.load_medmnist": [
+        bad("split unknown", lambda c: MED.load_medmnist("breastmnist", "valid"), "split"),
+        bad("name capitalised", lambda c: MED.load_medmnist("BreastMNIST"), "name"),
+        bad("size a string", lambda c: MED.load_medmnist("breastmnist", size="64"), "size"),
+        bad("download='no'", lambda c: MED.load_medmnist("breastmnist", size=64, download="no"), "download"),
+        bad("n=0", lambda c: MED.load_medmnist("breastmnist", size=64, n=0), "n"),
+        bad("seed negative", lambda c: MED.load_medmnist("breastmnist", size=64, seed=-1), "seed"),
+    ],
+    "tlhelpers.data.medmnist.load_medical": [
+        bad("fallback='no'", lambda c: MED.load_medical(fallback="no"), "fallback"),
+        bad("n an int", lambda c: MED.load_medical(n=100), "n"),
+        bad("n split unknown", lambda c: MED.load_medical(n={"validation": 10}), "n"),
+        bad("n of one image", lambda c: MED.load_medical(n={"train": 1}), "train"),
+        bad("name unknown", lambda c: MED.load_medical("chestmnist"), "name"),
+    ],
+    "tlhelpers.data.medmnist.split_dataset": [
+        bad("arrays", lambda c: MED.split_dataset((np.zeros((4, 8, 8)), [0, 1, 0, 1])), "ds"),
+        bad("val in percent", lambda c: MED.split_dataset(medical(), val=15), "val"),
+        bad("nothing left to train", lambda c: MED.split_dataset(medical(), val=0.5, test=0.5), "val"),
+        bad("groups one short", lambda c: MED.split_dataset(medical(), groups=np.arange(11)), "groups"),
+        bad("too small to stratify", lambda c: MED.split_dataset(medical(4), val=0.25, test=0.25), "ds"),
     ],
 }
 
@@ -562,11 +864,16 @@ EXEMPT = {
     "tlhelpers.distill.CompressionReport": "a record returned by the tracks' compression_report",
     "tlhelpers.distill.LatencyStats": "a record returned by median_latency",
     "tlhelpers.divergence.PermutationTest": "a record returned by mmd_permutation_test",
+    "tlhelpers.metrics.BootstrapCI": "a record returned by bootstrap_ci",
+    "tlhelpers.data.medmnist.MedicalSplits": "a record returned by load_medical and split_dataset",
 }
 
 #: The framework-neutral halves of the method modules (both tracks call them).
 METHOD_MODULES = [f"tlhelpers.{m}" for m in ("adapt", "dann", "distill", "divergence", "embedding",
                                              "finetune", "imbalance", "schedules")]
+#: Lesson 07's core modules: clinical metrics, calibration, explanations, MedMNIST.
+CLINICAL_MODULES = ["tlhelpers.metrics", "tlhelpers.calibration", "tlhelpers.explain",
+                    "tlhelpers.data.medmnist"]
 
 
 @pytest.mark.parametrize("key, case", case_params(CASES))
@@ -578,7 +885,7 @@ def test_bad_input(key, case, tmp_path, monkeypatch):
 
 
 def test_every_public_function_has_cases():
-    api = public_callables(["tlhelpers", "tlhelpers.data"] + METHOD_MODULES)
+    api = public_callables(["tlhelpers", "tlhelpers.data"] + METHOD_MODULES + CLINICAL_MODULES)
     # check_* functions are the contract's own checks (raising on bad input is what they do),
     # exercised by the cases of the functions that call them.
     api = {k: v for k, v in api.items() if not k.rsplit(".", 1)[-1].startswith("check_")}

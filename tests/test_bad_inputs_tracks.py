@@ -37,7 +37,7 @@ class Track:
                               ("D", "data"), ("L", "layers"), ("P", "params"),
                               ("dev", "device"), ("pre", "pretrain"), ("AD", "adapt"),
                               ("DN", "dann"), ("KD", "distill"), ("DV", "divergence"),
-                              ("FT", "finetune")):
+                              ("FT", "finetune"), ("CA", "calibration"), ("EX", "explain")):
             setattr(self, short, importlib.import_module(f"tlhelpers.{name}.{module}"))
         self._backbone = self.B.course_cnn(pretrained=False)
         self._classifier = self.B.build_classifier(self.B.course_cnn(pretrained=False), 3)
@@ -121,6 +121,17 @@ class Track:
         """``count`` dicts ``{"w": tensor}``: params, fisher, anchor... for the penalties."""
         return [{"w": self.tensor(np.full(size, value))} for _ in range(count)]
 
+    @functools.cached_property
+    def softmax_model(self):
+        """The shared classifier followed by a softmax: it outputs probabilities, not logits."""
+        if self.name == "keras":
+            import keras
+
+            return keras.Sequential([keras.Input((32, 32, 3)), self.classifier(), keras.layers.Softmax()])
+        from torch import nn
+
+        return nn.Sequential(self.classifier(), nn.Softmax(dim=1))
+
     def keras_adam(self):
         import keras
 
@@ -156,6 +167,12 @@ def adapt(t, model=None, source=None, target=None, **kw):
     return t.AD.fit_adapt(model if model is not None else t.classifier(),
                           t.data() if source is None else source,
                           t.images() if target is None else target, **kw)
+
+
+def enter(context_manager):
+    """Enter and leave a context manager (``randomized`` checks its arguments on entry)."""
+    with context_manager:
+        pass
 
 
 K, TO = ("keras",), ("torch",)
@@ -324,6 +341,139 @@ CASES: dict[str, list[Case]] = {
         bad("train arrays", lambda t: t.X.train_on_target(t.data(), t.ds()), "train"),
         bad("lr negative", lambda t: t.X.train_on_target(t.ds(), t.ds(), lr=-1), "lr"),
         bad("k=9", lambda t: t.X.train_on_target(t.ds(), t.ds(), k=9), "k"),
+    ],
+    "transfer.target_runs": [
+        bad("no targets", lambda t: t.X.target_runs({}, epochs={1: 1}), "targets"),
+        bad("epochs missing", lambda t: t.X.target_runs({"a": (t.ds(), t.ds())}), "epochs"),
+        bad("unknown keyword", lambda t: t.X.target_runs({"a": (t.ds(), t.ds())}, epochs={1: 1},
+                                                         learning_rate=0.1), "learning_rate"),
+    ],
+    # ------------------------------------------------------------------ calibration
+    "calibration.TemperatureScaled": [
+        bad("model a string", lambda t: t.CA.TemperatureScaled("model", 1.5), "model"),
+        bad("a backbone", lambda t: t.CA.TemperatureScaled(t.backbone(), 1.5), "model"),
+        bad("temperature=0", lambda t: t.CA.TemperatureScaled(t.classifier(), 0), "temperature"),
+        bad("temperature a string", lambda t: t.CA.TemperatureScaled(t.classifier(), "1.5"),
+            "temperature"),
+        bad("temperature NaN", lambda t: t.CA.TemperatureScaled(t.classifier(), float("nan")),
+            "temperature"),
+    ],
+    "calibration.fit_temperature_to_logits": [
+        bad("softmax probabilities", lambda t: t.CA.fit_temperature_to_logits(
+            t.logits(softmax=True), [0, 1, 2, 0, 1, 2]), "logits"),
+        bad("labels one short", lambda t: t.CA.fit_temperature_to_logits(t.logits(), [0, 1, 2, 0, 1]),
+            "labels"),
+        bad("label = classes", lambda t: t.CA.fit_temperature_to_logits(t.logits(), [0, 1, 2, 0, 1, 3]),
+            "labels"),
+        bad("NaN logits", lambda t: t.CA.fit_temperature_to_logits(t.logits() * np.nan, [0] * 6),
+            "logits"),
+        bad("logits strings", lambda t: t.CA.fit_temperature_to_logits([["a", "b"]], [0]), "logits"),
+        bad("max_iter=0", lambda t: t.CA.fit_temperature_to_logits(t.logits(), [0] * 6, max_iter=0),
+            "max_iter", tracks=TO),
+    ],
+    "calibration.fit_temperature": [
+        bad("a backbone", lambda t: t.CA.fit_temperature(t.backbone(), t.data()), "model"),
+        bad("images without labels", lambda t: t.CA.fit_temperature(t.classifier(), t.images()), "data"),
+        bad("label out of range", lambda t: t.CA.fit_temperature(t.classifier(), t.data(labels=[3] * 6)),
+            "data"),
+        bad("NaN images", lambda t: t.CA.fit_temperature(t.classifier(), t.data(scale=np.nan)), "data"),
+        bad("28x28 images", lambda t: t.CA.fit_temperature(t.classifier(), t.data(size=28)), "data"),
+        bad("batch_size=0", lambda t: t.CA.fit_temperature(t.classifier(), t.data(), batch_size=0),
+            "batch_size"),
+        warns("0-255 images", lambda t: t.CA.fit_temperature(t.classifier(), t.data(scale=255)), "255"),
+    ],
+    "calibration.calibrate": [
+        bad("model a string", lambda t: t.CA.calibrate("model", t.data()), "model"),
+        bad("a backbone", lambda t: t.CA.calibrate(t.backbone(), t.data()), "model"),
+        bad("labels -1", lambda t: t.CA.calibrate(t.classifier(), t.data(labels=[0, 1, 2, 0, 1, -1])),
+            "data"),
+        bad("batch_size a string", lambda t: t.CA.calibrate(t.classifier(), t.data(), batch_size="64"),
+            "batch_size"),
+    ],
+    # ------------------------------------------------------------------ explain
+    "explain.saliency": [
+        bad("model a string", lambda t: t.EX.saliency("model", t.images()), "model"),
+        bad("a backbone", lambda t: t.EX.saliency(t.backbone(), t.images()), "model"),
+        bad("softmax outputs", lambda t: t.EX.saliency(t.softmax_model, t.images()), "model"),
+        bad("NaN images", lambda t: t.EX.saliency(t.classifier(), t.images(scale=np.nan)), "images"),
+        bad("28x28 images", lambda t: t.EX.saliency(t.classifier(), t.images(size=28)), "images"),
+        bad("target = classes", lambda t: t.EX.saliency(t.classifier(), t.images(), 3), "target"),
+        bad("targets one short", lambda t: t.EX.saliency(t.classifier(), t.images(), [0] * 5), "target"),
+        bad("batch_size=0", lambda t: t.EX.saliency(t.classifier(), t.images(), batch_size=0),
+            "batch_size"),
+        warns("0-255 images", lambda t: t.EX.saliency(t.classifier(), t.images(2, scale=255)), "255"),
+        valid("a model left in train mode", lambda t: t.EX.saliency(t.classifier(fresh=True).train(),
+                                                                    t.images(2)), tracks=TO),
+    ],
+    "explain.gradcam": [
+        bad("layer that does not exist", lambda t: t.EX.gradcam(t.classifier(), t.images(),
+                                                                layer="conv99"), "layer"),
+        bad("layer without a feature map", lambda t: t.EX.gradcam(t.classifier(), t.images(),
+                                                                  layer="head"), "layer"),
+        bad("layer a number", lambda t: t.EX.gradcam(t.classifier(), t.images(), layer=3), "layer"),
+        bad("softmax outputs", lambda t: t.EX.gradcam(t.softmax_model, t.images()), "model"),
+        bad("target a class name", lambda t: t.EX.gradcam(t.classifier(), t.images(), "pneumonia"),
+            "target"),
+        bad("text", lambda t: t.EX.gradcam(t.classifier(), ["an x-ray", "another"]), "images"),
+        bad("a backbone", lambda t: t.EX.gradcam(t.backbone(), t.images()), "model"),
+    ],
+    "explain.input_gradients": [
+        bad("model None", lambda t: t.EX.input_gradients(None, t.images()), "model"),
+        bad("no images", lambda t: t.EX.input_gradients(t.classifier(), t.images(0)), "images"),
+        bad("target -1", lambda t: t.EX.input_gradients(t.classifier(), t.images(), -1), "target"),
+        bad("target a float", lambda t: t.EX.input_gradients(t.classifier(), t.images(), 1.0), "target"),
+    ],
+    "explain.layer_gradients": [
+        bad("layer missing", lambda t: t.EX.layer_gradients(t.classifier(), t.images()), "layer"),
+        bad("layer unknown", lambda t: t.EX.layer_gradients(t.classifier(), t.images(), "nope"), "layer"),
+        bad("a backbone", lambda t: t.EX.layer_gradients(t.backbone(), t.images(), "head"), "model"),
+        bad("infinite images", lambda t: t.EX.layer_gradients(t.classifier(), t.images(scale=np.inf),
+                                                              "head"), "images"),
+    ],
+    "explain.feature_maps": [
+        bad("layer missing", lambda t: t.EX.feature_maps(t.classifier(), t.images()), "layer"),
+        bad("layer unknown", lambda t: t.EX.feature_maps(t.classifier(), t.images(), "nope"), "layer"),
+        bad("layer without a feature map", lambda t: t.EX.feature_maps(t.classifier(), t.images(), "head"),
+            "layer"),
+        bad("NaN images", lambda t: t.EX.feature_maps(t.classifier(), t.images(scale=np.nan), "head"),
+            "images"),
+        bad("batch_size=0", lambda t: t.EX.feature_maps(t.classifier(), t.images(), "head", batch_size=0),
+            "batch_size"),
+    ],
+    "explain.default_layer": [
+        bad("model a string", lambda t: t.EX.default_layer("model", t.images()), "model"),
+        bad("NaN images", lambda t: t.EX.default_layer(t.classifier(), t.images(scale=np.nan)), "images"),
+        bad("28x28 images", lambda t: t.EX.default_layer(t.classifier(), t.images(size=28)), "images"),
+        bad("one grey image", lambda t: t.EX.default_layer(t.classifier(), np.zeros((32, 32))), "images"),
+    ],
+    "explain.randomization_blocks": [
+        bad("model a string", lambda t: t.EX.randomization_blocks("model"), "model"),
+        bad("model None", lambda t: t.EX.randomization_blocks(None), "model"),
+        bad("model a number", lambda t: t.EX.randomization_blocks(5), "model"),
+    ],
+    "explain.randomized": [
+        bad("block unknown", lambda t: enter(t.EX.randomized(t.classifier(), ["stage9"])), "blocks"),
+        bad("blocks a string", lambda t: enter(t.EX.randomized(t.classifier(), "head")), "blocks"),
+        bad("blocks empty", lambda t: enter(t.EX.randomized(t.classifier(), [])), "blocks"),
+        bad("seed negative", lambda t: enter(t.EX.randomized(t.classifier(), ["head"], seed=-1)), "seed"),
+        bad("model a string", lambda t: enter(t.EX.randomized("model", ["head"])), "model"),
+    ],
+    "explain.randomization_check": [
+        bad("method unknown", lambda t: t.EX.randomization_check(t.classifier(), t.images(), method="lime"),
+            "method"),
+        bad("cascade='yes'", lambda t: t.EX.randomization_check(t.classifier(), t.images(), cascade="yes"),
+            "cascade"),
+        bad("seed negative", lambda t: t.EX.randomization_check(t.classifier(), t.images(), seed=-1), "seed"),
+        bad("a backbone", lambda t: t.EX.randomization_check(t.backbone(), t.images()), "model"),
+        bad("NaN images", lambda t: t.EX.randomization_check(t.classifier(), t.images(scale=np.nan)),
+            "images"),
+        bad("softmax outputs", lambda t: t.EX.randomization_check(t.softmax_model, t.images(2),
+                                                                  method="saliency"), "model"),
+    ],
+    "device.current_mixed_precision": [
+        bad("device a number", lambda t: t.dev.current_mixed_precision(0), "device", tracks=TO),
+        bad("device unknown", lambda t: t.dev.current_mixed_precision("gpu0"), "device", tracks=TO),
+        bad("device None", lambda t: t.dev.current_mixed_precision(None), "device", tracks=TO),
     ],
     "transfer.block_outputs": [
         bad("a classifier", lambda t: t.X.block_outputs(t.classifier(), t.images()), "backbone"),

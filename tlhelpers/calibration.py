@@ -28,6 +28,7 @@ from typing import Any
 
 import numpy as np
 
+from . import checks
 from .checks import positive_int
 from .metrics import _labels
 
@@ -50,7 +51,7 @@ TEMPERATURE_BOUNDS = (0.01, 100.0)
 
 def _probabilities(y_prob: Any, n: int) -> np.ndarray:
     """``y_prob`` as an ``(N, C)`` probability matrix (a 1-D positive-class vector becomes ``[1 - p, p]``)."""
-    p = np.asarray(y_prob, dtype=np.float64)
+    p = _numeric(y_prob, "y_prob")
     if p.ndim == 2 and p.shape[1] == 1:
         p = p[:, 0]
     if p.ndim not in (1, 2) or len(p) != n:
@@ -61,6 +62,10 @@ def _probabilities(y_prob: Any, n: int) -> np.ndarray:
     if p.min() < 0 or p.max() > 1:
         raise ValueError(f"y_prob must hold probabilities in [0, 1], got values in [{p.min():.4g}, {p.max():.4g}]: "
                          "these look like logits. Apply softmax (or apply_temperature) first.")
+    if p.size and np.all((p == 0) | (p == 1)):
+        raise ValueError("y_prob holds only the values 0 and 1: these look like hard predictions (an argmax "
+                         "or a thresholded output), not probabilities. Pass the model's probabilities "
+                         "(softmax of the logits); calibration is about their values.")
     if p.ndim == 1:
         return np.stack([1.0 - p, p], axis=1)
     if p.shape[1] < 2:
@@ -70,6 +75,19 @@ def _probabilities(y_prob: Any, n: int) -> np.ndarray:
         raise ValueError(f"each row of y_prob must sum to 1 (a probability distribution), but one is off by "
                          f"{worst:.3g}. Pass softmax probabilities.")
     return p
+
+
+def _numeric(values: Any, name: str) -> np.ndarray:
+    """``values`` as a float64 array, or the contract's error naming ``name`` (strings, None)."""
+    if hasattr(values, "detach"):                         # a torch tensor
+        values = values.detach().cpu().numpy()
+    try:
+        a = np.asarray(values)
+    except (TypeError, ValueError) as err:
+        checks.fail(name, "a numeric array", checks.Received(f"{type(values).__name__} ({err})"))
+    if a.dtype.kind not in "biuf":
+        checks.fail(name, "a numeric array", checks.Received(f"an array of dtype {a.dtype}"))
+    return a.astype(np.float64)
 
 
 def confidence_and_correct(y_true: Any, y_prob: Any) -> tuple[np.ndarray, np.ndarray]:
@@ -97,7 +115,7 @@ def reliability_diagram(y_true: Any, y_prob: Any, *, n_bins: int = 15):
     """
     import pandas as pd
 
-    n_bins = positive_int(n_bins, "n_bins")
+    n_bins = positive_int(n_bins, "n_bins", maximum=10_000)
     conf, correct = confidence_and_correct(y_true, y_prob)
     idx = _bins(conf, n_bins)
     count = np.bincount(idx, minlength=n_bins)
@@ -138,7 +156,7 @@ def images_and_labels(data: Any, what: str = "data") -> tuple[Any, np.ndarray]:
 
 def _logits(logits: Any, name: str = "logits") -> np.ndarray:
     """Logits as float64 ``(N, C)``; a 1-D binary logit ``z`` becomes ``[0, z]`` (same softmax as a sigmoid)."""
-    z = np.asarray(logits, dtype=np.float64)
+    z = _numeric(logits, name)
     if z.ndim == 1:
         z = np.stack([np.zeros_like(z), z], axis=1)
     if z.ndim != 2 or z.shape[1] < 2 or len(z) == 0:
@@ -146,13 +164,31 @@ def _logits(logits: Any, name: str = "logits") -> np.ndarray:
                          f"binary logit), got {np.shape(logits)}.")
     if not np.all(np.isfinite(z)):
         raise ValueError(f"{name} contains NaN or infinite values.")
+    # Softmax outputs: every row in [0, 1] summing to 1, not all 0/1 (integer logits such as [[0, 1]] are fine).
+    if np.ndim(logits) == 2 and z.min() >= 0 and z.max() <= 1 and np.allclose(z.sum(axis=1), 1.0, atol=1e-5) \
+            and not np.all((z == 0) | (z == 1)):
+        raise ValueError(f"{name} look like probabilities (every row lies in [0, 1] and sums to 1), not "
+                         "logits: temperature scaling divides the logits, before the softmax. Pass the "
+                         "model's outputs without its final softmax.")
     return z
 
 
+def _logits_and_labels(logits: Any, labels: Any, name: str = "y_true") -> tuple[np.ndarray, np.ndarray]:
+    """Logits ``(N, C)`` and ``N`` class indices below ``C`` (``name``: what the labels are called)."""
+    z = _logits(logits)
+    y = _labels(labels, name)
+    if len(y) != len(z) or y.max() >= z.shape[1]:
+        raise ValueError(f"{name} must hold {len(z)} class indices below {z.shape[1]}, got {len(y)} "
+                         f"labels up to {int(y.max())}.")
+    return z, y
+
+
 def _temperature(temperature: Any) -> float:
-    if isinstance(temperature, bool) or not isinstance(temperature, (int, float, np.integer, np.floating)) \
+    if isinstance(temperature, (bool, np.bool_)) or not isinstance(temperature, (int, float, np.integer,
+                                                                                 np.floating)) \
             or not np.isfinite(temperature) or temperature <= 0:
-        raise ValueError(f"temperature must be a positive number, got {temperature!r}.")
+        checks.fail("temperature", "a positive number", temperature,
+                    "Pass a number, not a string." if isinstance(temperature, str) else "")
     return float(temperature)
 
 
@@ -172,11 +208,7 @@ apply_temperature = softmax
 
 def nll(logits: Any, y_true: Any, temperature: float = 1.0) -> float:
     """Mean negative log-likelihood (cross-entropy, in nats) of ``softmax(logits / T)``."""
-    z = _logits(logits)
-    y = _labels(y_true)
-    if len(y) != len(z) or y.max() >= z.shape[1]:
-        raise ValueError(f"y_true must hold {len(z)} class indices below {z.shape[1]}, got {len(y)} "
-                         f"labels up to {int(y.max())}.")
+    z, y = _logits_and_labels(logits, y_true)
     return float(-_log_softmax(z / _temperature(temperature))[np.arange(len(y)), y].mean())
 
 
@@ -190,11 +222,7 @@ def fit_temperature(logits: Any, y_true: Any) -> float:
     """
     from scipy.optimize import minimize
 
-    z = _logits(logits)
-    y = _labels(y_true)
-    if len(y) != len(z) or y.max() >= z.shape[1]:
-        raise ValueError(f"y_true must hold {len(z)} class indices below {z.shape[1]}, got {len(y)} "
-                         f"labels up to {int(y.max())}.")
+    z, y = _logits_and_labels(logits, y_true)
     rows = np.arange(len(y))
 
     def objective(s: np.ndarray) -> tuple[float, np.ndarray]:
@@ -224,6 +252,11 @@ def plot_reliability(y_true: Any, probabilities: Any, *, n_bins: int = 15, ax=No
     named = dict(probabilities) if isinstance(probabilities, Mapping) else {"model": probabilities}
     if not named:
         raise ValueError("probabilities must not be empty.")
+    if not isinstance(title, str):
+        checks.fail("title", "a string", title)
+    for name, y_prob in named.items():          # every curve checked before anything is drawn
+        confidence_and_correct(y_true, y_prob)
+    positive_int(n_bins, "n_bins", maximum=10_000)
     if ax is None:
         _, ax = plt.subplots(figsize=(4.6, 4.2))
     ax.plot([0, 1], [0, 1], ":", color="grey", label="perfectly calibrated")

@@ -37,8 +37,11 @@ from typing import Any
 
 import numpy as np
 
+from . import checks
+
 __all__ = [
     "check_logits",
+    "check_randomization",
     "gradcam_from_gradients",
     "map_similarity",
     "normalize_maps",
@@ -54,7 +57,13 @@ __all__ = [
 
 
 def _batch(a: Any, ndim: int, name: str) -> np.ndarray:
-    a = np.asarray(a, dtype=np.float64)
+    try:
+        a = np.asarray(a)
+    except (TypeError, ValueError) as err:
+        checks.fail(name, "a numeric array", checks.Received(f"{type(a).__name__} ({err})"))
+    if a.dtype.kind not in "biuf":
+        checks.fail(name, "a numeric array", checks.Received(f"an array of dtype {a.dtype}"))
+    a = a.astype(np.float64)
     if a.ndim != ndim:
         raise ValueError(f"{name} must have {ndim} dimensions, got shape {a.shape}.")
     if not np.all(np.isfinite(a)):
@@ -65,7 +74,7 @@ def _batch(a: Any, ndim: int, name: str) -> np.ndarray:
 def resolve_targets(target: Any, logits: np.ndarray) -> np.ndarray:
     """The class to explain for each image: ``None`` → the predicted class (argmax of the
     logits), an int → that class for every image, a sequence → one class per image."""
-    logits = np.asarray(logits)
+    logits = _batch(logits, 2, "logits")
     n, num_classes = logits.shape
     if target is None:
         return logits.argmax(axis=1).astype(np.int64)
@@ -93,6 +102,13 @@ def check_logits(outputs: np.ndarray) -> None:
         raise ValueError("model outputs probabilities (every row lies in [0, 1] and sums to 1): saliency and "
                          "Grad-CAM need the gradient of the class's logit, before the softmax. Explain the "
                          "model without its final softmax.")
+
+
+def check_randomization(method: Any, cascade: Any, seed: Any) -> None:
+    """The tracks' ``randomization_check`` options, checked before any model runs."""
+    checks.one_of(method, "method", ("gradcam", "saliency"))
+    checks.flag(cascade, "cascade")
+    checks.non_negative_int(seed, "seed")
 
 
 def saliency_from_gradients(gradients: Any) -> np.ndarray:
@@ -123,9 +139,9 @@ def upsample(maps: Any, size: int | tuple[int, int]) -> np.ndarray:
     ``torch.nn.functional.interpolate(mode="bilinear", align_corners=False)``,
     ``tf.image.resize(method="bilinear")`` and OpenCV's ``resize`` compute when enlarging."""
     m = _batch(maps, 3, "maps")
-    out_h, out_w = (size, size) if isinstance(size, (int, np.integer)) else tuple(size)
-    if out_h < 1 or out_w < 1:
+    if isinstance(size, (int, np.integer)) and not isinstance(size, (bool, np.bool_)) and size < 1:
         raise ValueError(f"size must be positive, got {size!r}.")
+    out_h, out_w = checks.image_size(size, "size")
 
     def weights(n_in: int, n_out: int) -> np.ndarray:
         src = np.clip((np.arange(n_out) + 0.5) * n_in / n_out - 0.5, 0, n_in - 1)
@@ -143,6 +159,7 @@ def upsample(maps: Any, size: int | tuple[int, int]) -> np.ndarray:
 
 def normalize_maps(maps: Any, eps: float = 1e-12) -> np.ndarray:
     """Each map scaled to [0, 1] by its own minimum and maximum; a constant map becomes 0."""
+    eps = checks.number(eps, "eps", minimum=0.0)
     m = _batch(maps, 3, "maps")
     lo = m.min(axis=(1, 2), keepdims=True)
     span = m.max(axis=(1, 2), keepdims=True) - lo
@@ -213,8 +230,13 @@ def randomization_check(explain: Callable[[], np.ndarray],
     """
     import pandas as pd
 
+    for fn, name in ((explain, "explain"), (randomized, "randomized")):
+        if not callable(fn):
+            checks.fail(name, "a function", fn)
     if not isinstance(cascade, bool):
         raise ValueError(f"cascade must be True or False, got {cascade!r}.")
+    if isinstance(blocks, str):
+        checks.fail("blocks", "a list of block names", blocks, f"Write [{blocks!r}].")
     blocks = list(blocks)
     if not blocks:
         raise ValueError("blocks must name at least one block to randomise.")
@@ -239,12 +261,15 @@ def overlay(image: Any, heatmap: Any, *, alpha: float = 0.45, cmap: str = "jet")
     blended with the normalised ``heatmap`` ``(H, W)`` coloured by ``cmap``."""
     import matplotlib
 
-    img = np.asarray(image, dtype=np.float64)
+    img = _batch(image, np.ndim(image) if np.ndim(image) in (2, 3) else 3, "image")
     if img.ndim == 3 and img.shape[-1] == 1:
         img = img[..., 0]
     if img.ndim == 2:
         img = np.repeat(img[..., None], 3, axis=-1)
-    heat = np.asarray(heatmap, dtype=np.float64)
+    heat = _batch(heatmap, 2, "heatmap")
+    alpha = checks.number(alpha, "alpha", minimum=0.0, maximum=1.0)
+    if cmap not in matplotlib.colormaps:
+        checks.fail("cmap", "a Matplotlib colormap name such as 'jet' or 'viridis'", cmap)
     if img.ndim != 3 or img.shape[-1] != 3 or heat.shape != img.shape[:2]:
         raise ValueError(f"image (H, W[, C]) and heatmap (H, W) must match, got {np.shape(image)} and {heat.shape}.")
     if not 0 <= alpha <= 1:
@@ -262,12 +287,18 @@ def show_explanations(images: Any, maps: Mapping[str, Any], *, labels: Sequence[
     """
     import matplotlib.pyplot as plt
 
-    images = np.asarray(images)
-    if images.ndim != 4:
-        raise ValueError(f"images must have shape (N, H, W, C), got {images.shape}.")
+    images = _batch(images, 4, "images")
     if not isinstance(maps, Mapping) or not maps:
         raise ValueError("maps must be a non-empty mapping {method name: maps (N, H, W)}.")
-    n = min(n, len(images))
+    n = min(checks.positive_int(n, "n"), len(images))
+    for name, m in maps.items():
+        if np.shape(m)[:1] != images.shape[:1] or np.shape(m)[1:] != images.shape[1:3]:
+            checks.fail("maps", f"one (H, W) = {images.shape[1:3]} map per image ({len(images)})",
+                        checks.Received(f"maps[{name!r}] of shape {np.shape(m)}"))
+    if labels is not None and (isinstance(labels, str) or len(labels) < n):
+        checks.fail("labels", f"one caption per image shown ({n})", labels)
+    if not isinstance(title, str):
+        checks.fail("title", "a string", title)
     cols = 1 + len(maps)
     fig, axes = plt.subplots(n, cols, figsize=(1.9 * cols, 1.9 * n + 0.4), squeeze=False)
     for i in range(n):

@@ -32,6 +32,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import StandardScaler
 
+from . import checks
 from .checks import positive_int
 
 __all__ = [
@@ -68,10 +69,10 @@ def fit_linear_probe(features, labels, *, C: float = 1.0, max_iter: int = 3000) 
     Standardising puts every feature on one scale, so ``C`` means the same for any
     backbone; the scaler is fitted on the training features only.
     """
-    features = np.asarray(features, dtype=np.float64)
+    features = _features(features, "features")
     labels = np.asarray(labels)
-    if features.ndim != 2:
-        raise ValueError(f"features must have shape (n_samples, n_features), got {features.shape}.")
+    C = checks.positive_number(C, "C")
+    max_iter = positive_int(max_iter, "max_iter")
     if len(features) != len(labels):
         raise ValueError(f"features has {len(features)} rows but labels has {len(labels)}.")
     if len(np.unique(labels)) < 2:
@@ -82,7 +83,31 @@ def fit_linear_probe(features, labels, *, C: float = 1.0, max_iter: int = 3000) 
 def linear_probe_accuracy(train_features, train_labels, test_features, test_labels, *, C: float = 1.0) -> float:
     """Test accuracy (a fraction) of a linear probe trained on the training features."""
     probe = fit_linear_probe(train_features, train_labels, C=C)
-    return float(probe.score(np.asarray(test_features, dtype=np.float64), np.asarray(test_labels)))
+    test = _features(test_features, "test_features")
+    if test.shape[1] != probe.n_features_in_:
+        checks.fail("test_features", f"{probe.n_features_in_} features per row, as train_features has",
+                    checks.Received(f"{test.shape[1]} features"))
+    test_labels = np.asarray(test_labels)
+    if len(test_labels) != len(test):
+        checks.fail("test_labels", f"one label per row of test_features ({len(test)})",
+                    checks.Received(f"{len(test_labels)} labels"))
+    return float(probe.score(test, test_labels))
+
+
+def _features(features: Any, name: str) -> np.ndarray:
+    """Features as a finite float64 ``(n_samples, n_features)`` array, or the contract's error."""
+    try:
+        f = np.asarray(features)
+    except (TypeError, ValueError) as err:
+        checks.fail(name, "an array (n_samples, n_features)", checks.Received(f"{type(features).__name__} ({err})"))
+    if f.dtype.kind not in "biuf":
+        checks.fail(name, "a numeric array (n_samples, n_features)", checks.Received(f"an array of dtype {f.dtype}"))
+    if f.ndim != 2:
+        raise ValueError(f"{name} must have shape (n_samples, n_features), got {f.shape}.")
+    f = f.astype(np.float64)
+    if not np.all(np.isfinite(f)):
+        checks.fail(name, "finite values", checks.Received(f"{int((~np.isfinite(f)).sum())} NaN or infinite values"))
+    return f
 
 
 # --------------------------------------------------------------------------------------
@@ -344,6 +369,10 @@ def metrics_at_threshold(y_true: Any, y_score: Any, threshold: float, *, pos_lab
             or not np.isfinite(threshold):
         raise ValueError(f"threshold must be a finite number (on the scale of y_score), got {threshold!r}.")
     is_pos, score = positive_class_scores(y_true, y_score, pos_label=pos_label, class_names=class_names)
+    if (threshold < 0 or threshold > 1) and score.min() >= 0 and score.max() <= 1:
+        hint = f" A percentage? Pass {threshold / 100:g}." if 1 < threshold <= 100 else ""
+        raise ValueError(f"threshold must lie in [0, 1] for probability scores (y_score is all in [0, 1]), "
+                         f"got {threshold!r}: every example would fall on one side.{hint}")
     called = score >= threshold
     tp = int(np.sum(called & (is_pos == 1)))
     fn = int(np.sum(~called & (is_pos == 1)))
@@ -383,6 +412,10 @@ def confusion_matrix(y_true: Any, y_pred: Any, *, num_classes: int | None = None
 # Bootstrap confidence intervals
 # --------------------------------------------------------------------------------------
 
+#: The most bootstrap resamples accepted (pROC's default is 2,000).
+MAX_RESAMPLES = 1_000_000
+
+
 @dataclass(frozen=True)
 class BootstrapCI:
     """A point estimate and its percentile bootstrap interval."""
@@ -407,13 +440,18 @@ def bootstrap_indices(y_true: Any, n_resamples: int = 1000, *, stratified: bool 
     holds both classes, so AUC is always defined (pROC's default for ROC intervals).
     """
     y = _labels(y_true)
-    n_resamples = positive_int(n_resamples, "n_resamples")
+    n_resamples = positive_int(n_resamples, "n_resamples", maximum=MAX_RESAMPLES)
     if not isinstance(stratified, bool):
         raise ValueError(f"stratified must be True or False, got {stratified!r}.")
+    if seed is not None:
+        checks.non_negative_int(seed, "seed")
     rng = np.random.default_rng(seed)
     groups = [np.flatnonzero(y == c) for c in np.unique(y)] if stratified else [np.arange(len(y))]
-    for _ in range(n_resamples):
-        yield np.concatenate([g[rng.integers(0, len(g), len(g))] for g in groups])
+
+    def draw() -> Iterator[np.ndarray]:      # arguments checked above, when called, not when iterated
+        for _ in range(n_resamples):
+            yield np.concatenate([g[rng.integers(0, len(g), len(g))] for g in groups])
+    return draw()
 
 
 def bootstrap_ci(metric: Callable[[np.ndarray, np.ndarray], float], y_true: Any, y_score: Any, *,
@@ -437,11 +475,12 @@ def bootstrap_ci(metric: Callable[[np.ndarray, np.ndarray], float], y_true: Any,
         raise ValueError("confidence must be below 1 (e.g. 0.95).")
     y = _labels(y_true)
     s = np.asarray(y_score)
-    if len(s) != len(y):
-        raise ValueError(f"y_score has {len(s)} rows but y_true has {len(y)} labels.")
+    if s.ndim == 0 or len(s) != len(y):
+        raise ValueError(f"y_score has {len(s) if s.ndim else 0} rows but y_true has {len(y)} labels.")
+    resamples = bootstrap_indices(y, n_resamples, stratified=stratified, seed=seed)
     estimate = float(metric(y, s))
     values = []
-    for idx in bootstrap_indices(y, n_resamples, stratified=stratified, seed=seed):
+    for idx in resamples:
         try:
             values.append(float(metric(y[idx], s[idx])))
         except ValueError:
@@ -511,6 +550,8 @@ def clinical_report(y_true: Any, scores: Mapping[str, Any], *, thresholds: float
         prepared[name] = (score, float(metrics_at_threshold(is_pos, score, t)["threshold"]))
     _two_classes(is_pos, "a clinical report (AUC)")
     confidence = _check_fraction(confidence, "confidence")
+    if confidence == 1:
+        raise ValueError("confidence must be below 1 (e.g. 0.95).")
     alpha = (1 - confidence) / 2
     boot = {name: [] for name in prepared}
     for idx in bootstrap_indices(is_pos, n_resamples, stratified=stratified, seed=seed):
@@ -539,6 +580,9 @@ def format_report(report, digits: int = 3):
     """:func:`clinical_report`'s table as strings ``"estimate [low, high]"``, one column per metric."""
     import pandas as pd
 
+    if not isinstance(report, pd.DataFrame) or "threshold" not in report:
+        checks.fail("report", "the table clinical_report returns", checks.Received(type(report).__name__))
+    digits = checks.integer(digits, "digits", minimum=0, maximum=15)
     out = pd.DataFrame(index=report.index)
     out["threshold"] = report["threshold"].map(lambda v: f"{v:.{digits}g}")
     for m in _REPORT_METRICS:
@@ -561,6 +605,17 @@ def _named_scores(scores: Any) -> dict[str, Any]:
     return {"model": scores}
 
 
+def _checked_curves(y_true: Any, scores: Any, pos_label: Any, class_names: Any, title: Any,
+                    what: str) -> dict[str, Any]:
+    """``{name: y_score}``, every curve checked before a figure is made."""
+    if not isinstance(title, str):
+        checks.fail("title", "a string", title)
+    named = _named_scores(scores)
+    for y_score in named.values():
+        _two_classes(positive_class_scores(y_true, y_score, pos_label=pos_label, class_names=class_names)[0], what)
+    return named
+
+
 def _axes(ax, size=(4.6, 4.2)):
     import matplotlib.pyplot as plt
 
@@ -576,8 +631,11 @@ def plot_roc(y_true: Any, scores: Any, *, pos_label: int | str = 1, class_names:
     ``operating_points``: ``{model name: threshold}`` marks where each threshold sits.
     Returns the figure.
     """
+    named = _checked_curves(y_true, scores, pos_label, class_names, title, "a ROC curve")
+    if operating_points is not None and not isinstance(operating_points, Mapping):
+        checks.fail("operating_points", "a mapping {model name: threshold}", operating_points)
     ax = _axes(ax)
-    for name, y_score in _named_scores(scores).items():
+    for name, y_score in named.items():
         fpr, tpr, _ = roc_curve(y_true, y_score, pos_label=pos_label, class_names=class_names)
         auc = roc_auc(y_true, y_score, pos_label=pos_label, class_names=class_names)
         (line,) = ax.plot(fpr, tpr, label=f"{name} (AUC {auc:.3f})")
@@ -597,9 +655,10 @@ def plot_pr(y_true: Any, scores: Any, *, pos_label: int | str = 1, class_names: 
             ax=None, title: str = "Precision–recall curve"):
     """Precision–recall curves, average precision in the legend, the prevalence (what a
     random score gets) as a dotted line. Returns the figure."""
+    named = _checked_curves(y_true, scores, pos_label, class_names, title, "a precision-recall curve")
     ax = _axes(ax)
     prevalence = None
-    for name, y_score in _named_scores(scores).items():
+    for name, y_score in named.items():
         precision, recall, _ = pr_curve(y_true, y_score, pos_label=pos_label, class_names=class_names)
         ap = average_precision(y_true, y_score, pos_label=pos_label, class_names=class_names)
         ax.step(recall, precision, where="post", label=f"{name} (AP {ap:.3f})")

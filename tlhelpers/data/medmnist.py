@@ -30,6 +30,7 @@ from typing import Any
 
 import numpy as np
 
+from ..checks import flag, positive_int
 from ..profiles import by_profile
 from ._common import check_seed
 from .dataset import Dataset
@@ -75,6 +76,11 @@ def _check_split(split: str) -> str:
     return split
 
 
+def _check_flags(**flags: Any) -> None:
+    for name, value in flags.items():
+        flag(value, name)
+
+
 def medmnist_file(name: str, size: int = 28) -> RemoteFile:
     """The published ``.npz`` of ``name`` at ``size`` pixels: file name, Zenodo URL, MD5."""
     _check_name_size(name, size)
@@ -102,6 +108,10 @@ def load_medmnist(name: str, split: str = "train", *, size: int = 28, n: int | N
     """
     _check_name_size(name, size)
     split = _check_split(split)
+    _check_flags(download=download, progress=progress)
+    check_seed(seed)
+    if n is not None:
+        positive_int(n, "n")
     if size == 28:
         return load_real(name, split, n=n, seed=seed, download=download, progress=progress)
     remote = medmnist_file(name, size)
@@ -212,6 +222,7 @@ def load_medical(name: str = "pneumoniamnist", *, size: int = 28, n: dict[str, i
     """
     _check_name_size(name, size)
     check_seed(seed)
+    _check_flags(download=download, fallback=fallback, progress=progress)
     sizes = _default_sizes()
     if n is not None:
         if not isinstance(n, dict) or set(n) - set(_SPLITS):
@@ -259,9 +270,13 @@ def split_dataset(ds: Dataset, *, val: float = 0.15, test: float = 0.15, seed: i
         groups = np.asarray(groups)
         if groups.shape != (len(ds),):
             raise DatasetError(f"groups must hold one patient id per image ({len(ds)}), got shape {groups.shape}.")
-    rest, test_idx = _two_way(ds.y, test, seed, groups)
-    train_idx, val_idx = _two_way(ds.y[rest], val / (1 - test), seed + 1,
-                                  None if groups is None else groups[rest])
+    try:
+        rest, test_idx = _two_way(ds.y, test, seed, groups)
+        train_idx, val_idx = _two_way(ds.y[rest], val / (1 - test), seed + 1,
+                                      None if groups is None else groups[rest])
+    except ValueError as err:                  # scikit-learn: too few images (of a class) to split
+        raise DatasetError(f"ds is too small to split into train, val ({val}) and test ({test}) "
+                           f"{'by group' if groups is not None else 'stratified by class'}: {err}") from None
     return MedicalSplits(replace(ds.subset(rest[train_idx]), split="train"),
                          replace(ds.subset(rest[val_idx]), split="val"),
                          replace(ds.subset(test_idx), split="test"), name=ds.name, synthetic=bool(ds.synthetic))

@@ -20,6 +20,8 @@ import keras
 import numpy as np
 
 from .. import calibration as core
+from .. import checks
+from .backbones import _classifier_outputs
 from .training import predict
 
 __all__ = ["TemperatureScaled", "calibrate", "fit_temperature", "fit_temperature_to_logits"]
@@ -32,8 +34,8 @@ class TemperatureScaled(keras.Model):
     """
 
     def __init__(self, model: keras.Model, temperature: float, **kwargs: Any) -> None:
-        if not isinstance(model, keras.Model):
-            raise TypeError(f"model must be a Keras model, got {type(model).__name__}.")
+        _classifier_outputs(model)
+        temperature = core._temperature(temperature)
         kwargs.setdefault("name", f"{model.name}_temperature_scaled")
         super().__init__(**kwargs)
         self.base = model
@@ -45,6 +47,7 @@ class TemperatureScaled(keras.Model):
 
 def fit_temperature_to_logits(logits: Any, labels: Any) -> float:
     """The NLL-minimising temperature for these logits (:func:`tlhelpers.calibration.fit_temperature`)."""
+    core._logits_and_labels(logits, labels, "labels")
     return core.fit_temperature(np.asarray(logits), labels)
 
 
@@ -52,6 +55,9 @@ def fit_temperature(model: keras.Model, data: Any, *, batch_size: int = 256) -> 
     """The temperature that minimises the NLL of ``model``'s logits on ``data`` (a Dataset
     or ``(x, y)``: the *validation* set), from ``predict`` (``training=False``)."""
     x, y = core.images_and_labels(data)
+    checks.image_data((x, y), "data", expected=checks.model_input_shape(model),
+                      num_classes=_classifier_outputs(model))
+    batch_size = checks.positive_int(batch_size, "batch_size")
     return fit_temperature_to_logits(predict(model, x, batch_size=batch_size), y)
 
 

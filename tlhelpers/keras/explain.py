@@ -26,9 +26,11 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from .. import checks
 from .. import explain as core
 from ..checks import positive_int
 from . import finetune
+from .backbones import _classifier_outputs
 from .params import walk_layers
 from .training import predict
 
@@ -51,21 +53,13 @@ _INIT_ATTRS = ("kernel", "depthwise_kernel", "pointwise_kernel", "bias", "gamma"
 
 def _check_model(model: Any) -> None:
     if not isinstance(model, keras.Model):
-        raise TypeError(f"model must be a Keras model, got {type(model).__name__}.")
+        checks.fail("model", "a Keras model", checks.Received(type(model).__name__))
 
 
 def _images(model: keras.Model, images: Any) -> np.ndarray:
-    x = getattr(images, "x", images)
-    if getattr(images, "is_text", False) or isinstance(x, list):
-        raise ValueError("images must be a batch of images (a Dataset of images or an array), got text.")
-    x = np.asarray(x, dtype=np.float32)
-    if x.ndim == 3:
-        x = x[None]
-    expected = tuple(model.input_shape[1:]) if hasattr(model, "inputs") and model.inputs else None
-    if x.ndim != 4 or (expected and any(e is not None and e != s for e, s in zip(expected, x.shape[1:]))):
-        raise ValueError(f"images must have shape (N, H, W, C)" + (f" = (N, {', '.join(map(str, expected))})"
-                         if expected else "") + f", got {x.shape}.")
-    return x
+    """The contract's image checks (finite, in [0, 1], the shape the model takes), NHWC float32."""
+    return checks.image_batch(images, "images", expected=checks.model_input_shape(model))
+
 
 
 def _layers(model: keras.Model) -> list[keras.layers.Layer]:
@@ -131,7 +125,7 @@ def _gradients(model: keras.Model, images: Any, target: Any, layer: Any, batch_s
                ) -> tuple[np.ndarray | None, np.ndarray, np.ndarray, np.ndarray]:
     """Forward with ``training=False``, gradient of the target logits with respect to the
     layer's output (or the input when ``layer`` is None)."""
-    _check_model(model)
+    _classifier_outputs(model)
     batch_size = positive_int(batch_size, "batch_size")
     x_all = _images(model, images)
     hooked = _find_layer(model, layer) if layer is not None else None
@@ -206,6 +200,7 @@ def gradcam(model: keras.Model, images: Any, target: Any = None, *, layer: Any =
     upsampled bilinearly to the image, is the map. Not normalised: see
     :func:`tlhelpers.explain.normalize_maps` to show it.
     """
+    _classifier_outputs(model)
     x = _images(model, images)
     layer = default_layer(model, x) if layer is None else layer
     acts, grads, _, _ = layer_gradients(model, x, layer, target, batch_size=batch_size)
@@ -289,6 +284,7 @@ def randomized(model: keras.Model, blocks: Sequence[str], *, seed: int = 0) -> I
     layer's own initialiser, seeded, without touching Keras's global seed). On exit every
     variable is restored exactly."""
     _check_model(model)
+    seed = checks.non_negative_int(seed, "seed")
     known = _block_layers(model)
     if isinstance(blocks, str) or not blocks or any(b not in known for b in blocks):
         raise ValueError(f"blocks must be a non-empty list of block names from {list(known)}, got {blocks!r}.")
@@ -318,8 +314,9 @@ def randomization_check(model: keras.Model, images: Any, *, method: str = "gradc
     The class explained stays the original model's prediction (or ``target``), and
     Grad-CAM's layer is fixed on the original model, so only the weights change.
     """
-    if method not in ("gradcam", "saliency"):
-        raise ValueError(f"method must be 'gradcam' or 'saliency', got {method!r}.")
+    _classifier_outputs(model)
+    core.check_randomization(method, cascade, seed)
+    batch_size = positive_int(batch_size, "batch_size")
     x = _images(model, images)
     targets = core.resolve_targets(target, predict(model, x, batch_size=batch_size))
     if method == "gradcam" and layer is None:

@@ -17,6 +17,7 @@ from torch import nn
 
 from .. import calibration as core
 from ..checks import positive_int
+from .backbones import _check_images, _classifier_outputs
 from .training import predict
 
 __all__ = ["TemperatureScaled", "calibrate", "fit_temperature", "fit_temperature_to_logits"]
@@ -29,9 +30,9 @@ class TemperatureScaled(nn.Module):
     """
 
     def __init__(self, model: nn.Module, temperature: float) -> None:
+        _classifier_outputs(model)
+        temperature = core._temperature(temperature)
         super().__init__()
-        if not isinstance(model, nn.Module):
-            raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}.")
         self.base = model
         self.temperature = core._temperature(temperature)
         self.input_shape = getattr(model, "input_shape", None)
@@ -49,14 +50,13 @@ def fit_temperature_to_logits(logits: Any, labels: Any, *, max_iter: int = 100) 
     :data:`tlhelpers.calibration.TEMPERATURE_BOUNDS`. Same answer as
     :func:`tlhelpers.calibration.fit_temperature` (the parity test holds them together).
     """
-    z_np = core._logits(logits.detach().cpu().numpy() if isinstance(logits, torch.Tensor) else logits)
-    y_np = core._labels(labels.cpu().numpy() if isinstance(labels, torch.Tensor) else labels, "labels")
-    if len(y_np) != len(z_np) or y_np.max() >= z_np.shape[1]:
-        raise ValueError(f"labels must hold {len(z_np)} class indices below {z_np.shape[1]}, got {len(y_np)} "
-                         f"labels up to {int(y_np.max())}.")
+    max_iter = positive_int(max_iter, "max_iter")
+    z_np, y_np = core._logits_and_labels(
+        logits.detach().cpu().numpy() if isinstance(logits, torch.Tensor) else logits,
+        labels.cpu().numpy() if isinstance(labels, torch.Tensor) else labels, "labels")
     z, y = torch.from_numpy(z_np), torch.from_numpy(y_np)
     log_t = torch.zeros(1, dtype=torch.float64, requires_grad=True)
-    optimizer = torch.optim.LBFGS([log_t], lr=1.0, max_iter=positive_int(max_iter, "max_iter"),
+    optimizer = torch.optim.LBFGS([log_t], lr=1.0, max_iter=max_iter,
                                   tolerance_grad=1e-12, tolerance_change=1e-15, line_search_fn="strong_wolfe")
 
     def closure() -> torch.Tensor:
@@ -74,6 +74,8 @@ def fit_temperature(model: nn.Module, data: Any, *, batch_size: int = 256) -> fl
     """The temperature that minimises the NLL of ``model``'s logits on ``data`` (a Dataset
     or ``(x, y)``: the *validation* set). The model runs in eval mode, without gradients."""
     x, y = core.images_and_labels(data)
+    _check_images((x, y), model, "data", with_labels=True, num_classes=_classifier_outputs(model))
+    batch_size = positive_int(batch_size, "batch_size")
     return fit_temperature_to_logits(predict(model, x, batch_size=batch_size), y)
 
 

@@ -24,10 +24,11 @@ import numpy as np
 import torch
 from torch import nn
 
+from .. import checks
 from .. import explain as core
 from ..checks import positive_int
 from . import finetune
-from .backbones import _model_device, _to_nchw
+from .backbones import _check_images, _classifier_outputs, _model_device, _to_nchw
 from .training import predict
 
 __all__ = [
@@ -45,7 +46,8 @@ __all__ = [
 
 def _check_model(model: Any) -> None:
     if not isinstance(model, nn.Module):
-        raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}.")
+        checks.fail("model", "a torch.nn.Module", checks.Received(type(model).__name__))
+
 
 
 @contextmanager
@@ -61,6 +63,8 @@ def _eval_mode(model: nn.Module) -> Iterator[None]:
 
 
 def _images(model: nn.Module, images: Any) -> torch.Tensor:
+    """The contract's image checks (finite, in [0, 1], the shape the model takes), as NCHW."""
+    _check_images(images, model, "images")
     return _to_nchw(images, getattr(model, "input_shape", None), what="images")
 
 
@@ -114,7 +118,7 @@ def _gradients(model: nn.Module, images: Any, target: Any, layer: Any, batch_siz
     """Forward in eval mode, gradient of the target logits with respect to the layer's
     output (or the input when ``layer`` is None). Returns NHWC (activations, gradients),
     logits and targets."""
-    _check_model(model)
+    _classifier_outputs(model)
     batch_size = positive_int(batch_size, "batch_size")
     x_all = _images(model, images)
     if layer is not None:
@@ -190,6 +194,7 @@ def gradcam(model: nn.Module, images: Any, target: Any = None, *, layer: Any = N
     upsampled bilinearly to the image, is the map. Not normalised: see
     :func:`tlhelpers.explain.normalize_maps` to show it.
     """
+    _classifier_outputs(model)
     x = _images(model, images)
     layer = default_layer(model, x) if layer is None else layer
     acts, grads, _, _ = layer_gradients(model, x, layer, target, batch_size=batch_size)
@@ -266,6 +271,7 @@ def randomized(model: nn.Module, blocks: Sequence[str], *, seed: int = 0) -> Ite
     seeded, without touching the global random state). On exit every parameter and buffer
     is restored exactly."""
     _check_model(model)
+    seed = checks.non_negative_int(seed, "seed")
     known = _block_modules(model)
     if isinstance(blocks, str) or not blocks or any(b not in known for b in blocks):
         raise ValueError(f"blocks must be a non-empty list of block names from {list(known)}, got {blocks!r}.")
@@ -289,8 +295,9 @@ def randomization_check(model: nn.Module, images: Any, *, method: str = "gradcam
     The class explained stays the original model's prediction (or ``target``), and
     Grad-CAM's layer is fixed on the original model, so only the weights change.
     """
-    if method not in ("gradcam", "saliency"):
-        raise ValueError(f"method must be 'gradcam' or 'saliency', got {method!r}.")
+    _classifier_outputs(model)
+    core.check_randomization(method, cascade, seed)
+    batch_size = positive_int(batch_size, "batch_size")
     x = _images(model, images)
     targets = core.resolve_targets(target, predict(model, x, batch_size=batch_size))
     if method == "gradcam" and layer is None:
