@@ -503,6 +503,10 @@ def make_teacher(data: Any, *, epochs: int = 5, lr: float = 3e-4, batch_size: in
                             seed=seed, progress=progress)
     _, y = _split(data, "data")
     num_classes = len(getattr(data, "class_names", ())) or int(y.max()) + 1
+    if seed is not None:  # the new head's initial weights too, not only fit's shuffling
+        from ..seeding import seed_everything
+
+        seed_everything(seed)
     backbone = course_cnn(pretrained=True, weights=weights)
     model = build_classifier(backbone, num_classes, freeze_backbone=not fine_tune)
     fit(model, data, epochs=epochs, lr=lr, batch_size=batch_size, augment=augment,
