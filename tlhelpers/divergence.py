@@ -46,6 +46,8 @@ from sklearn.model_selection import train_test_split
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
+from . import checks
+
 __all__ = [
     "DEFAULT_MULTIPLIERS",
     "ClassifierTest",
@@ -96,6 +98,9 @@ def check_feature_shapes(source_shape: Sequence, target_shape: Sequence, *, min_
 
 
 def _features(source, target, min_samples: int = 1) -> tuple[np.ndarray, np.ndarray]:
+    for name, x in (("source", source), ("target", target)):
+        if x is None or isinstance(x, (str, bytes)):
+            raise ValueError(f"{name} must be a feature matrix of shape (n_samples, n_features), got {x!r}.")
     xs, xt = np.asarray(source, dtype=np.float64), np.asarray(target, dtype=np.float64)
     check_feature_shapes(xs.shape, xt.shape, min_samples=min_samples)
     for name, x in (("source", xs), ("target", xt)):
@@ -105,6 +110,9 @@ def _features(source, target, min_samples: int = 1) -> tuple[np.ndarray, np.ndar
 
 
 def _positive(value, name: str) -> float:
+    # A string or a bool is not a bandwidth, even where float() would read it as one.
+    if isinstance(value, (str, bytes, bool, np.bool_)):
+        raise ValueError(f"{name} must be a positive number, got {value!r}.")
     try:
         v = float(value)
     except (TypeError, ValueError):
@@ -116,7 +124,8 @@ def _positive(value, name: str) -> float:
 
 def _bandwidth_list(bandwidth, name: str = "bandwidth") -> list[float]:
     """One positive number or a non-empty sequence of them, as a list of floats."""
-    values = list(bandwidth) if isinstance(bandwidth, (Sequence, np.ndarray)) else [bandwidth]
+    values = (list(bandwidth) if isinstance(bandwidth, (Sequence, np.ndarray))
+              and not isinstance(bandwidth, (str, bytes)) else [bandwidth])
     if not values:
         raise ValueError(f"{name} must be a positive number or a non-empty sequence of them, got {bandwidth!r}.")
     return [_positive(b, name) for b in values]
@@ -252,7 +261,7 @@ def mmd2_two_gaussians(mean1: float, std1: float, mean2: float, std2: float, ban
     For several σ, the mean over them. The estimators converge to this value.
     """
     for name, value in (("mean1", mean1), ("mean2", mean2)):
-        if not math.isfinite(float(value)):
+        if isinstance(value, (str, bytes, bool)) or not math.isfinite(float(value)):
             raise ValueError(f"{name} must be a finite number, got {value!r}.")
     v1, v2 = _positive(std1, "std1") ** 2, _positive(std2, "std2") ** 2
     out = []
@@ -332,6 +341,8 @@ def mmd_permutation_test(source, target, *, n_permutations: int = 500, seed: int
         return (s_ss + d_s) / m**2 + (s_tt + d_t) / n**2 - 2 * s_st / (m * n)
 
     observed = float(statistics(np.r_[np.ones(m), np.zeros(n)][:, None])[0])
+    if seed is not None and not isinstance(seed, np.random.Generator):
+        checks.non_negative_int(seed, "seed")
     rng = np.random.default_rng(seed)
     null = []
     for start in range(0, int(n_permutations), 128):
@@ -382,7 +393,7 @@ def coral_distance(source, target) -> float:
 def pad_from_error(error: float) -> float:
     """Proxy A-distance from a domain classifier's *held-out* error ε: 2(1 − 2ε), clipped
     to [0, 2] (a classifier worse than chance says nothing more than chance)."""
-    e = float(error)
+    e = float(error) if not isinstance(error, (str, bytes, bool)) else math.nan
     if not 0.0 <= e <= 1.0:
         raise ValueError(f"error must be a fraction in [0, 1], got {error!r}.")
     return float(np.clip(2.0 * (1.0 - 2.0 * e), 0.0, 2.0))
@@ -415,6 +426,8 @@ def proxy_a_distance(source, target, *, test_size: float = 0.5, seed: int = 0, C
             raise ValueError(f"{name} contains NaN or infinite values.")
     if not 0 < test_size < 1:
         raise ValueError(f"test_size must lie in (0, 1), got {test_size}.")
+    if seed is not None and not isinstance(seed, np.random.Generator):
+        checks.non_negative_int(seed, "seed")
     rng = np.random.default_rng(seed)
     n = min(len(xs), len(xt))
     if n < 4:
