@@ -100,6 +100,14 @@ def medical(n=12):
     return D.from_arrays(np.zeros((n, 8, 8), np.uint8), np.arange(n) % 2)
 
 
+def _runs():
+    """A small table of adaptation runs, as gap_closed_table takes it."""
+    import pandas as pd
+
+    return pd.DataFrame({"method": ["source only", "train on target", "AdaBN"] * 2, "seed": [0, 0, 0, 1, 1, 1],
+                         "accuracy": [0.6, 0.9, 0.7, 0.62, 0.91, 0.71]})
+
+
 CASES: dict[str, list[Case]] = {
     "tlhelpers.profiles.by_profile": [
         bad("missing full", lambda c: tlhelpers.by_profile(smoke=1, standard=2), "full"),
@@ -262,6 +270,19 @@ CASES: dict[str, list[Case]] = {
         bad("unknown schedule", lambda c: A.lr_factor("step", 0.5), "schedule"),
         bad("schedule returns NaN", lambda c: A.lr_factor(lambda p: float("nan"), 0.5), "schedule"),
         bad("schedule returns negative", lambda c: A.lr_factor(lambda p: -1.0, 0.5), "schedule"),
+    ],
+    "tlhelpers.adapt.gap_closed_table": [
+        bad("not a table", lambda c: A.gap_closed_table([0.5, 0.6]), "runs"),
+        bad("no accuracy column", lambda c: A.gap_closed_table(_runs().drop(columns="accuracy")), "runs"),
+        bad("no source-only rows", lambda c: A.gap_closed_table(_runs().query("method != 'source only'")), "runs"),
+    ],
+    "tlhelpers.adapt.importance_weights": [
+        bad("max_weight=1", lambda c: A.importance_weights(np.zeros((8, 2)), np.ones((8, 2)), np.zeros((4, 2)),
+                                                           max_weight=1), "max_weight"),
+        bad("max_weight a string", lambda c: A.importance_weights(np.zeros((8, 2)), np.ones((8, 2)),
+                                                                  np.zeros((4, 2)), max_weight="20"), "max_weight"),
+        bad("widths differ", lambda c: A.importance_weights(np.zeros((8, 2)), np.ones((8, 3)), np.zeros((4, 2))),
+            "source_fit"),
     ],
     "tlhelpers.adapt.weight_at": [
         bad("negative", lambda c: A.weight_at(-1.0, 0.0), "weight"),
@@ -457,6 +478,18 @@ CASES: dict[str, list[Case]] = {
         bad("error above 1", lambda c: DV.pad_from_error(1.5), "error"),
         bad("error negative", lambda c: DV.pad_from_error(-0.1), "error"),
         bad("a string", lambda c: DV.pad_from_error("0.1"), "error"),
+    ],
+    "tlhelpers.divergence.classifier_two_sample_test": [
+        bad("test_size=1.5", lambda c: DV.classifier_two_sample_test(np.zeros((8, 2)), np.ones((8, 2)), test_size=1.5),
+            "test_size"),
+        bad("widths differ", lambda c: DV.classifier_two_sample_test(np.zeros((8, 2)), np.ones((8, 3))), "source"),
+        bad("NaN", lambda c: DV.classifier_two_sample_test(np.full((8, 2), np.nan), np.ones((8, 2))), "source"),
+    ],
+    "tlhelpers.divergence.divergence_table": [
+        bad("no domains", lambda c: DV.divergence_table(np.zeros((8, 2)), {}), "domains"),
+        bad("domains a list", lambda c: DV.divergence_table(np.zeros((8, 2)), [np.ones((8, 2))]), "domains"),
+        bad("accuracy misses a domain", lambda c: DV.divergence_table(
+            np.random.default_rng(0).random((8, 2)), {"a": np.ones((8, 2))}, {"b": 0.5}), "accuracy"),
     ],
     "tlhelpers.divergence.proxy_a_distance": [
         bad("test_size=1", lambda c: DV.proxy_a_distance(np.zeros((8, 2)), np.ones((8, 2)), test_size=1.0),
@@ -864,6 +897,7 @@ EXEMPT = {
     "tlhelpers.distill.CompressionReport": "a record returned by the tracks' compression_report",
     "tlhelpers.distill.LatencyStats": "a record returned by median_latency",
     "tlhelpers.divergence.PermutationTest": "a record returned by mmd_permutation_test",
+    "tlhelpers.divergence.ClassifierTest": "a record returned by classifier_two_sample_test",
     "tlhelpers.metrics.BootstrapCI": "a record returned by bootstrap_ci",
     "tlhelpers.data.medmnist.MedicalSplits": "a record returned by load_medical and split_dataset",
 }

@@ -26,7 +26,8 @@ from . import checks
 from .checks import positive_int
 
 __all__ = ["TAPS", "ChannelMoments", "check_fit_options", "check_images", "check_inputs",
-           "check_taps", "lr_factor", "paired_batches", "source_labels", "weight_at"]
+           "check_taps", "gap_closed_table", "importance_weights", "lr_factor", "paired_batches",
+           "source_labels", "weight_at"]
 
 #: The layers whose activations can be aligned.
 TAPS: tuple[str, ...] = ("features", "logits")
@@ -216,3 +217,71 @@ class ChannelMoments:
         if self.mean is None:
             raise ValueError("no activations seen yet.")
         return self._m2 / self.count
+
+
+# --------------------------------------------------------------------------------------
+# Lesson 03: comparing methods, and validating without target labels
+# --------------------------------------------------------------------------------------
+
+def gap_closed_table(runs, *, source_only: str = "source only", oracle: str = "train on target"):
+    """Mean ± std over seeds of each method's accuracy, and the share of the gap closed.
+
+    ``runs``: a DataFrame with columns ``method``, ``seed``, ``accuracy`` (fractions), with
+    rows for ``source_only`` and ``oracle`` (trained on labelled target data). The share is
+    computed *per seed*, (method − source-only) / (oracle − source-only)
+    (:func:`tlhelpers.dann.gap_closed`), then averaged: 100 % = as good as the oracle,
+    0 % = no better than source-only, negative = worse (negative transfer). Columns in %.
+    """
+    import pandas as pd
+
+    from .dann import gap_closed
+
+    missing = {"method", "seed", "accuracy"} - set(getattr(runs, "columns", ()))
+    if missing:
+        raise ValueError(f"runs must be a DataFrame with columns method, seed, accuracy; missing {sorted(missing)}.")
+    acc = runs.pivot_table(index="seed", columns="method", values="accuracy", aggfunc="mean")
+    for name in (source_only, oracle):
+        if name not in acc:
+            raise ValueError(f"runs has no rows for method {name!r} (methods: {sorted(acc.columns)}).")
+    order = list(dict.fromkeys(runs["method"]))
+    rows = {}
+    for method in order:
+        closed = [gap_closed(s, a, o) if o > s else float("nan")
+                  for s, a, o in zip(acc[source_only], acc[method], acc[oracle])]
+        rows[method] = {"accuracy, mean (%)": 100 * acc[method].mean(),
+                        "std over seeds (%)": 100 * acc[method].std(ddof=1) if len(acc) > 1 else 0.0,
+                        "gap closed, mean (%)": 100 * float(np.nanmean(closed)) if not all(np.isnan(closed)) else float("nan"),
+                        "gap closed, std (%)": 100 * float(np.nanstd(closed, ddof=1)) if np.sum(~np.isnan(closed)) > 1 else 0.0,
+                        "seeds": int(acc[method].notna().sum())}
+    return pd.DataFrame.from_dict(rows, orient="index")
+
+
+def importance_weights(source_fit, target_fit, source_eval, *, max_weight: float = 20.0, seed: int = 0) -> np.ndarray:
+    """Importance weights w(x) ≈ p_T(x) / p_S(x) for the rows of ``source_eval``, for
+    importance-weighted validation (IWCV, Sugiyama et al. JMLR 2007; on learnt features as in
+    DEV, You et al. ICML 2019).
+
+    A logistic domain classifier (standardised features) fitted on ``source_fit`` (label 0)
+    against ``target_fit`` (label 1) gives w = P(T | x) / P(S | x) · n_S / n_T; the weights
+    are clipped at ``max_weight`` × their mean (a few huge weights make the estimate useless)
+    and normalised to mean 1. A source validation accuracy weighted by them estimates the
+    target accuracy — when the target's examples look like *some* source examples; when the
+    domains do not overlap, the weights pile up on a handful of points and the estimate is noise.
+    """
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    from .divergence import check_feature_shapes
+
+    xs, xt, xe = (np.asarray(a, dtype=np.float64) for a in (source_fit, target_fit, source_eval))
+    check_feature_shapes(xs.shape, xt.shape, min_samples=2, names=("source_fit", "target_fit"))
+    check_feature_shapes(xs.shape, xe.shape, min_samples=1, names=("source_fit", "source_eval"))
+    if not (isinstance(max_weight, (int, float)) and max_weight > 1):
+        raise ValueError(f"max_weight must be a number > 1, got {max_weight!r}.")
+    clf = make_pipeline(StandardScaler(), LogisticRegression(max_iter=2000, random_state=seed))
+    clf.fit(np.concatenate([xs, xt]), np.r_[np.zeros(len(xs)), np.ones(len(xt))])
+    p = np.clip(clf.predict_proba(xe)[:, 1], 1e-12, 1 - 1e-12)
+    w = p / (1 - p) * len(xs) / len(xt)
+    w = np.minimum(w / w.mean(), max_weight)
+    return w / w.mean()
