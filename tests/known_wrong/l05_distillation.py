@@ -175,13 +175,14 @@ KD_KERAS = [
           _kd_keras("ops.mean(ops.sum(ops.exp(log_p_s) * (log_p_s - log_p_t), axis=-1)) * T**2"), central=True),
 ]
 KD_KERAS_OK = [
-    Unusual("kd-loss", "keras.losses.KLDivergence on probabilities (its own convention), CE through the Loss class",
-            _KD_HEAD + '''
-    p_t = ops.softmax(ops.stop_gradient(ops.convert_to_tensor(teacher_logits)) / T, axis=-1)
-    p_s = ops.softmax(ops.convert_to_tensor(student_logits) / T, axis=-1)
-    soft = keras.losses.KLDivergence()(p_t, p_s) * T**2
+    Unusual("kd-loss", "soft cross-entropy (CategoricalCrossentropy from logits) minus the teacher's entropy; CE through "
+                       "the Loss class", _KD_HEAD + '''
+    z_t = ops.stop_gradient(ops.convert_to_tensor(teacher_logits)) / T
+    p_t = ops.softmax(z_t, axis=-1)
+    cross = keras.losses.CategoricalCrossentropy(from_logits=True)(p_t, ops.convert_to_tensor(student_logits) / T)
+    own = -ops.mean(ops.sum(p_t * ops.log_softmax(z_t, axis=-1), axis=-1))
     hard = keras.losses.SparseCategoricalCrossentropy(from_logits=True)(labels, student_logits)
-    return alpha * hard + (1 - alpha) * soft
+    return alpha * hard + (1 - alpha) * (cross - own) * T**2
 '''),
 ]
 
@@ -288,7 +289,6 @@ STEP_KERAS_OK = [
     teacher_logits = ops.convert_to_tensor(teacher.predict_on_batch(x))
     variables = student.trainable_variables
     with tf.GradientTape() as tape:
-        tape.watch(variables)
         loss = D.kd_loss(student(x, training=True), teacher_logits, y, temperature=temperature, alpha=alpha)
     optimizer.apply(tape.gradient(loss, variables), variables)
     return float(ops.convert_to_numpy(loss))
