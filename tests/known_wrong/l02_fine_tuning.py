@@ -342,7 +342,7 @@ class EWCPenalty:
         self.anchor = {n: np.array(v.numpy(), copy=True) for n, v in self.params.items()}
         images = tf.convert_to_tensor(np.asarray(x, np.float32))
         labels = tf.convert_to_tensor(np.asarray(y).astype("int32"))
-        with tf.GradientTape() as tape:
+        with tf.GradientTape(persistent=True) as tape:  # a jacobian row by row needs a persistent tape
             log_p = tf.gather(tf.nn.log_softmax(model(images, training=False)), labels, batch_dims=1)  # (N,)
         jac = tape.jacobian(log_p, list(self.params.values()), experimental_use_pfor=False)  # each (N, *shape)
         self.fisher = {n: tf.reduce_mean(tf.square(j), axis=0) for n, j in zip(self.params, jac)}
