@@ -908,29 +908,40 @@ def fit(model: keras.Model, data: Any, *, epochs: int = 1, batch_size: int = 32,
     rng = np.random.default_rng(seed)
     pipelined = training._gpu_visible()
     history: dict[str, list[float]] = {"loss": [], "accuracy": []}
+    # The model (weights, optimizer state) goes into the step when the step starts or changes,
+    # and back when training ends; with callbacks, around every epoch too, since they read and
+    # change the model and its optimizer between epochs.
+    step, running = None, None
     hooks.on_train_begin()
-    for epoch in range(epochs):
-        hooks.on_epoch_begin(epoch)  # GradualUnfreezing may change trainable and the optimizer here
-        if not model.trainable_variables:
-            raise ValueError("model has no trainable variables (everything is frozen).")
-        if not model.optimizer.built:  # its state (fresh, or left by an earlier fit) is where the step starts
-            model.optimizer.build(model.trainable_variables)
-        step = _step_for(model, signature, num_classes, penalty)
-        step.load(model, weights)
-        step.reset()
-        order = imbalance.balanced_indices(y, seed=rng) if balanced else rng.permutation(len(y))
-        try:
+    try:
+        for epoch in range(epochs):
+            hooks.on_epoch_begin(epoch)  # GradualUnfreezing may change trainable and the optimizer here
+            if not model.trainable_variables:
+                raise ValueError("model has no trainable variables (everything is frozen).")
+            now = (model.optimizer, [id(v) for v in model.trainable_variables])
+            if step is None or now != running:
+                if not model.optimizer.built:  # its state (fresh, or left by an earlier fit) is the start
+                    model.optimizer.build(model.trainable_variables)
+                step, running = _step_for(model, signature, num_classes, penalty), now
+                step.load(model, weights)
+            elif hooks.callbacks:
+                step.load(model, weights)
+            step.reset()
+            order = imbalance.balanced_indices(y, seed=rng) if balanced else rng.permutation(len(y))
             for xb, yb in training._batches(x, y, order, batch_size, pipelined):
                 step(xb, yb)
-        finally:
+            logs = step.result()
+            if validation is not None:  # the step's model holds the weights of this epoch
+                logs.update({f"val_{k}": v for k, v in training.evaluate(step.model, validation).items()})
+            for key, value in logs.items():
+                history.setdefault(key, []).append(value)
+            if hooks.callbacks:
+                step.store(model)
+                hooks.on_epoch_end(epoch, dict(logs))
+                if model.stop_training:
+                    break
+    finally:
+        if step is not None and not hooks.callbacks:
             step.store(model)
-        logs = step.result()
-        if validation is not None:
-            logs.update({f"val_{k}": v for k, v in training.evaluate(model, validation).items()})
-        for key, value in logs.items():
-            history.setdefault(key, []).append(value)
-        hooks.on_epoch_end(epoch, dict(logs))
-        if model.stop_training:
-            break
     hooks.on_train_end()
     return history
