@@ -209,7 +209,7 @@ def wordpieces(text: str) -> list[str]:
 def truncation_report(texts: Any, max_length: int = DEFAULT_MAX_LENGTH) -> dict[str, float]:
     """Lengths in pieces ([CLS] and [SEP] included) and the share of texts cut at ``max_length``."""
     texts = check_texts(texts)
-    lengths = np.array([len(e.ids) for e in tokenizer(512).encode_batch(texts)])
+    lengths = np.array([sum(e.attention_mask) for e in tokenizer(512).encode_batch(texts)])
     max_length = check_max_length(max_length)
     return {"texts": len(texts), "median": float(np.median(lengths)),
             "p95": float(np.percentile(lengths, 95)), "max": int(lengths.max()),

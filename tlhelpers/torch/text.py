@@ -47,19 +47,17 @@ def _bert(config: Any | None = None):
     if config is None:
         from transformers.utils import logging as hf_logging
 
-        # The checkpoint has BERT's next-sentence pooler, which a sentence encoder does not
-        # use; transformers reports it as "unexpected" (and draws a progress bar): say nothing.
+        # transformers 5 prints a load report and a progress bar: say nothing.
         level, bars = hf_logging.get_verbosity(), hf_logging.is_progress_bar_enabled()
         hf_logging.set_verbosity_error()
         hf_logging.disable_progress_bar()
         try:
-            return BertModel.from_pretrained(str(core.encoder_dir()), add_pooling_layer=False,
-                                             local_files_only=True)
+            return BertModel.from_pretrained(str(core.encoder_dir()), local_files_only=True)
         finally:
             hf_logging.set_verbosity(level)
             if bars:
                 hf_logging.enable_progress_bar()
-    return BertModel(BertConfig(**config), add_pooling_layer=False)
+    return BertModel(BertConfig(**config))
 
 
 class TextEncoder(nn.Module):
@@ -69,6 +67,9 @@ class TextEncoder(nn.Module):
                  pretrained: bool = True):
         super().__init__()
         self.bert = bert
+        # BERT's next-sentence pooler is part of the checkpoint (22.7 M parameters with it)
+        # but mean pooling never uses it: it stays frozen at every freeze level.
+        bert.pooler.requires_grad_(False)
         self.max_length = core.check_max_length(max_length)
         self.pretrained = pretrained
 
@@ -265,7 +266,7 @@ def freeze_except(model: nn.Module, kinds: Sequence[str] = ("lora", "adapter", "
     """Only parameters of these kinds (:func:`tlhelpers.text.param_kind`) stay trainable."""
     kinds = core.check_targets(kinds, core.PARAM_KINDS, "parameter kind")
     for name, p in model.named_parameters():
-        p.requires_grad_(param_kind(name) in kinds)
+        p.requires_grad_(param_kind(name) in kinds and ".pooler." not in f".{name}")
     return model
 
 
@@ -306,6 +307,7 @@ def set_freeze(model: TextClassifier, freeze: str) -> TextClassifier:
     freeze = core.check_freeze(freeze)
     enc = _encoder_of(model)
     model.requires_grad_(freeze == "full")
+    enc.bert.pooler.requires_grad_(False)
     model.head.requires_grad_(True)
     for i in core.trained_layers(freeze, len(enc.layers)):
         enc.layers[i].requires_grad_(True)
