@@ -390,7 +390,8 @@ def fit(model: keras.Model, texts: Sequence[str], labels: Any, *, epochs: int = 
         raise ValueError("model has no trainable parameters: nothing to fit.")
     keras.utils.set_random_seed(seed)
     model.compile(optimizer=keras.optimizers.AdamW(lr, weight_decay=weight_decay),
-                  loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+                  loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+                  jit_compile=False)  # XLA's compile time outweighs its gain at lesson sizes
     history = model.fit(_tokenizer_of(model)(texts), y, epochs=epochs, batch_size=batch_size,
                         shuffle=True, verbose=int(bool(progress)))
     return [float(v) for v in history.history["loss"]]
