@@ -16,27 +16,13 @@ TEXTS = ["I love this airline!", "@united lost my bag again #fail http://t.co/x"
          "The self-driving car stopped at every light, which was reassuring."]
 
 
-@pytest.fixture(scope="module")
-def encoder():
-    return tt.load_encoder()
-
-
 @pytest.fixture()
 def small():
     return tt.scratch_encoder(num_layers=2, hidden_size=32, num_heads=2, intermediate_size=64)
 
 
-def test_embeddings_match_sentence_transformers(encoder):
-    st = pytest.importorskip("sentence_transformers")
-    ref = st.SentenceTransformer(str(T.encoder_dir()), device="cpu").encode(TEXTS)
-    ours = tt.embed(encoder, TEXTS, batch_size=3, progress=False)
-    assert ours.shape == (4, 384) and ours.dtype == np.float32
-    np.testing.assert_allclose(ours, ref, atol=1e-5)
-    assert tt.count_by_kind(encoder)["embeddings"].total + \
-        tt.count_by_kind(encoder)["encoder"].total == 22_713_216
-
-
-def test_embedding_ignores_the_other_texts_of_the_batch(encoder):
+def test_embedding_ignores_the_other_texts_of_the_batch(small):
+    encoder = small
     alone = tt.embed(encoder, TEXTS[2:3], progress=False)
     with_long = tt.embed(encoder, TEXTS, batch_size=4, progress=False)[2:3]
     np.testing.assert_allclose(alone, with_long, atol=1e-5)
@@ -53,9 +39,9 @@ def test_mean_pool_matches_the_reference_and_ignores_padding():
 
 @pytest.mark.parametrize("bad, error", [("one string", TypeError), ([""], ValueError),
                                         ([1, 2], TypeError)])
-def test_embed_rejects_bad_texts(encoder, bad, error):
+def test_embed_rejects_bad_texts(small, bad, error):
     with pytest.raises(error, match="texts"):
-        tt.embed(encoder, bad, progress=False)
+        tt.embed(small, bad, progress=False)
 
 
 def test_lora_linear_starts_as_the_base_and_matches_the_reference():

@@ -148,7 +148,7 @@ def embed(encoder: TextEncoder, texts: Sequence[str], *, batch_size: int = 64,
 
 class LoRA(keras.layers.Layer):
     """``base(x) + (α/r) · reshape(x A B)`` around a frozen ``Dense``/``EinsumDense`` whose
-    kernel is ``(d_in, *out)`` (Hu et al. 2021).
+    kernel is ``(*in, *out)``, the input axes first (Hu et al. 2021).
 
     ``lora_a`` ``(d_in, r)``: uniform ±1/√d_in (PyTorch's Kaiming-uniform with a=√5, as
     ``peft`` draws it); ``lora_b`` ``(r, prod(out))``: zeros, so the output equals the
@@ -166,7 +166,17 @@ class LoRA(keras.layers.Layer):
         self.base = base
         for v in base.weights:
             v.trainable = False
-        d_in, self.out_shape = int(kernel.shape[0]), tuple(int(d) for d in kernel.shape[1:])
+        # How many leading kernel axes the input contracts: 1 for Dense and for the
+        # query/key/value projections ("abc,cde->abde"), 2 for the attention output
+        # ("abcd,cde->abe", which reads the heads as (heads, head_dim)).
+        self.n_in = 1
+        equation = getattr(base, "equation", None)
+        if equation:
+            inputs, out = equation.split("->")
+            x_spec, k_spec = inputs.split(",")
+            self.n_in = sum(1 for c in k_spec if c in x_spec and c not in out)
+        d_in = math.prod(int(d) for d in kernel.shape[:self.n_in])
+        self.out_shape = tuple(int(d) for d in kernel.shape[self.n_in:])
         bound = 1.0 / math.sqrt(d_in)
         self.lora_a = self.add_weight(name="lora_a", shape=(d_in, self.rank),
                                       initializer=keras.initializers.RandomUniform(-bound, bound))
@@ -174,8 +184,10 @@ class LoRA(keras.layers.Layer):
                                       initializer="zeros")
 
     def call(self, x):
-        delta = ops.matmul(ops.matmul(x, self.lora_a), self.lora_b)
-        delta = ops.reshape(delta, tuple(ops.shape(x)[:-1]) + self.out_shape)
+        lead = tuple(ops.shape(x)[:-self.n_in])
+        flat = ops.reshape(x, lead + (self.lora_a.shape[0],))
+        delta = ops.reshape(ops.matmul(ops.matmul(flat, self.lora_a), self.lora_b),
+                            lead + self.out_shape)
         return self.base(x) + self.scaling * delta
 
 
