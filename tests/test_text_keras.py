@@ -168,3 +168,12 @@ def test_bag_of_embeddings_pretrained_frozen_or_trainable():
     random = kt.BagOfEmbeddings(3, dim=16, seed=1)
     assert tuple(random.embedding.embeddings.shape) == (30522, 16)
     assert kt.predict(random, TEXTS).shape == (4, 3)
+
+
+def test_a_frozen_encoder_runs_without_dropout():
+    enc = _small()
+    batch = enc.tokenize(TEXTS)
+    clf = kt.TextClassifier(enc, 3, freeze="head", dropout=0.0)
+    np.testing.assert_array_equal(clf(batch, training=True), clf(batch, training=True))
+    kt.set_freeze(clf, "full")
+    assert not np.allclose(clf(batch, training=True), clf(batch, training=True))

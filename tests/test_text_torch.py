@@ -173,3 +173,12 @@ def test_lora_matches_peft():
     out_ref = ref(**batch).last_hidden_state
     assert (out_ref - out_init).abs().max() > 1e-2                       # LoRA now acts
     torch.testing.assert_close(a(**batch), out_ref, atol=1e-5, rtol=1e-5)
+
+
+def test_a_frozen_encoder_runs_without_dropout(small):
+    batch = small.tokenize(TEXTS)
+    head = tt.TextClassifier(small, 3, freeze="head", dropout=0.0).train()
+    assert not small.training
+    torch.testing.assert_close(head(**batch), head(**batch))
+    full = tt.set_freeze(head, "full").train()
+    assert small.training and not torch.allclose(full(**batch), full(**batch))

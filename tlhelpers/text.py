@@ -35,6 +35,13 @@ code), so that each adapter starts near the identity. Houlsby et al. put one aft
 attention output and one after the feed-forward output of every layer; so does the
 course. (They also train the layer norms; the course trains adapters and head only.)
 
+**Freeze levels.** ``"head"`` trains the classifier head only and runs the encoder in
+inference mode (no dropout: its features are the frozen features of feature-based
+transfer); LoRA and adapters are injected into such a model and then
+``freeze_except(model, ("lora", "head"))`` (or ``"adapter"``) makes them trainable, so they
+too train with the pretrained weights' dropout off. ``"lastK"`` and ``"full"`` train with
+dropout, as BERT fine-tuning does.
+
 **Parameter kinds.** :func:`param_kind` sorts a parameter by its name into embeddings,
 encoder, lora, adapter or head, the same way in both tracks, for the table "accuracy
 against trainable parameters".
@@ -55,7 +62,8 @@ import numpy as np
 
 __all__ = [
     "ENCODER", "ENCODER_PACKAGE", "FREEZE_LEVELS", "LORA_TARGETS", "ADAPTER_TARGETS",
-    "PARAM_KINDS", "adapter_reference", "cached_embeddings", "check_texts", "encoder_config",
+    "PARAM_KINDS", "DEFAULT_MAX_LENGTH", "adapter_reference", "check_freeze",
+    "check_max_length", "check_rank", "check_targets", "trained_layers", "cached_embeddings", "check_texts", "encoder_config",
     "encoder_dir", "gelu", "lora_reference", "masked_mean_pool", "param_kind", "tokenize",
     "tokenizer", "token_embedding_table", "truncation_report", "wordpieces",
 ]

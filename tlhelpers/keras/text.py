@@ -332,13 +332,21 @@ class TextClassifier(keras.Model):
         set_freeze(self, freeze)
 
     def call(self, inputs: dict[str, Any], training: bool = False):
-        pooled = mean_pool(self.encoder(inputs, training=training), inputs["attention_mask"])
+        # A frozen encoder ("head") runs in inference mode, as a feature extractor should.
+        hidden = self.encoder(inputs, training=training and self.freeze != "head")
+        pooled = mean_pool(hidden, inputs["attention_mask"])
         return self.head(self.dropout(pooled, training=training))
 
 
 def set_freeze(model: TextClassifier, freeze: str) -> TextClassifier:
-    """What trains: ``"head"``, ``"last1"``/``"last2"`` (and the head), or ``"full"``."""
+    """What trains: ``"head"``, ``"last1"``/``"last2"`` (and the head), or ``"full"``.
+
+    At ``"head"`` the encoder also runs with ``training=False`` (no dropout), so its
+    features are exactly the frozen features of feature-based transfer. Recompile after
+    a change (:func:`fit` always does).
+    """
     freeze = core.check_freeze(freeze)
+    model.freeze = freeze
     enc = _encoder_of(model)
     for v in enc.weights:
         v.trainable = freeze == "full" and not _is_pooler(v.path)

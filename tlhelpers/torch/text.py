@@ -19,6 +19,8 @@ from torch import nn
 
 from .. import text as core
 from ..params import ParamCounts
+from .params import freeze as freeze_module
+from .params import unfreeze as unfreeze_module
 from ..text import (ADAPTER_TARGETS, DEFAULT_MAX_LENGTH, LORA_TARGETS, check_texts,
                     param_kind, tokenize)
 
@@ -303,14 +305,24 @@ class TextClassifier(nn.Module):
 
 
 def set_freeze(model: TextClassifier, freeze: str) -> TextClassifier:
-    """What trains: ``"head"``, ``"last1"``/``"last2"`` (and the head), or ``"full"``."""
+    """What trains: ``"head"``, ``"last1"``/``"last2"`` (and the head), or ``"full"``.
+
+    At ``"head"`` the encoder is frozen with :func:`tlhelpers.torch.params.freeze`: no
+    gradients and inference mode for good (no dropout), so its features are exactly the
+    frozen features of feature-based transfer.
+    """
     freeze = core.check_freeze(freeze)
     enc = _encoder_of(model)
-    model.requires_grad_(freeze == "full")
+    if freeze == "head":
+        freeze_module(enc)
+    else:
+        unfreeze_module(enc)
+        enc.requires_grad_(freeze == "full")
+        for i in core.trained_layers(freeze, len(enc.layers)):
+            enc.layers[i].requires_grad_(True)
     enc.bert.pooler.requires_grad_(False)
     model.head.requires_grad_(True)
-    for i in core.trained_layers(freeze, len(enc.layers)):
-        enc.layers[i].requires_grad_(True)
+    model.freeze = freeze
     return model
 
 
