@@ -70,9 +70,13 @@ def timed(fn: Callable, *args, **kwargs):
 def machine_line(track: str, threads: int) -> str:
     import os
 
+    import resource
+
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024       # KiB on Linux
     return (f"{track} track, {platform.processor() or platform.machine()}, {threads} thread(s), "
-            f"load average {load:.1f} at the end, {time.strftime('%Y-%m-%d %H:%M')}")
+            f"peak RSS {peak:.0f} MiB, load average {load:.1f} at the end, "
+            f"{time.strftime('%Y-%m-%d %H:%M')}")
 
 
 def write(name: str, text: str) -> Path:

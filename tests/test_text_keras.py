@@ -137,7 +137,7 @@ def test_freeze_levels(freeze, layers):
     enc = _small()
     clf = kt.TextClassifier(enc, 3, freeze=freeze)
     trainable = {id(v) for v in clf.trainable_weights}
-    trains = [all(id(v) in trainable for v in layer.weights) for layer in enc.layers_]
+    trains = [all(id(v) in trainable for v in layer.weights) for layer in enc.transformer_layers]
     assert [i for i, t in enumerate(trains) if t] == layers
     assert all(id(v) in trainable for v in clf.head.weights)
     assert not any(id(v) in trainable for v in enc.backbone.get_layer("pooled_dense").weights)

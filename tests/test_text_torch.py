@@ -113,7 +113,7 @@ def test_only_adapters_and_head_change_in_a_training_step(small):
 @pytest.mark.parametrize("freeze, layers", [("head", []), ("last1", [1]), ("full", [0, 1])])
 def test_freeze_levels(small, freeze, layers):
     clf = tt.TextClassifier(small, 3, freeze=freeze)
-    trains = [all(p.requires_grad for p in layer.parameters()) for layer in small.layers]
+    trains = [all(p.requires_grad for p in layer.parameters()) for layer in small.transformer_layers]
     assert [i for i, t in enumerate(trains) if t] == layers
     assert all(p.requires_grad for p in clf.head.parameters())
     assert not any(p.requires_grad for p in small.bert.pooler.parameters())
@@ -163,7 +163,7 @@ def test_lora_matches_peft():
     out_init = ref(**batch).last_hidden_state
     torch.testing.assert_close(a(**batch), out_init)
     with torch.no_grad():
-        for i, layer in enumerate(a.layers):
+        for i, layer in enumerate(a.transformer_layers):
             for t in ("query", "value"):
                 ours = layer.attention.self.get_submodule(t)
                 theirs = ref.base_model.model.encoder.layer[i].attention.self.get_submodule(t)

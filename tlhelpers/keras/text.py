@@ -66,7 +66,7 @@ class TextEncoder(keras.Model):
         return self.backbone.hidden_dim
 
     @property
-    def layers_(self) -> list[keras.layers.Layer]:
+    def transformer_layers(self) -> list[keras.layers.Layer]:
         """The transformer layers, first to last."""
         return [self.backbone.get_layer(f"transformer_layer_{i}")
                 for i in range(self.backbone.num_layers)]
@@ -262,7 +262,7 @@ def inject_lora(model: Any, *, rank: int = 8, alpha: float = 16.0,
     rank = core.check_rank(rank)
     targets = core.check_targets(targets, LORA_TARGETS, "LoRA target")
     done = []
-    for i, layer in enumerate(_encoder_of(model).layers_):
+    for i, layer in enumerate(_encoder_of(model).transformer_layers):
         for t in targets:
             parent, attr = _sublayer(layer, t)
             if isinstance(getattr(parent, attr), LoRA):
@@ -279,7 +279,7 @@ def inject_adapters(model: Any, *, bottleneck: int = 16,
     targets = core.check_targets(targets, ADAPTER_TARGETS, "adapter target")
     enc = _encoder_of(model)
     done = []
-    for i, layer in enumerate(enc.layers_):
+    for i, layer in enumerate(enc.transformer_layers):
         for t in targets:
             parent, attr = _sublayer(layer, t)
             if isinstance(getattr(parent, attr), _WithAdapter):
@@ -352,8 +352,8 @@ def set_freeze(model: TextClassifier, freeze: str) -> TextClassifier:
         v.trainable = freeze == "full" and not _is_pooler(v.path)
     for v in model.head.weights:
         v.trainable = True
-    for i in core.trained_layers(freeze, len(enc.layers_)):
-        for v in enc.layers_[i].weights:
+    for i in core.trained_layers(freeze, len(enc.transformer_layers)):
+        for v in enc.transformer_layers[i].weights:
             v.trainable = True
     return model
 

@@ -18,6 +18,7 @@ import torch
 from torch import nn
 
 from .. import text as core
+from ..checks import positive_int
 from ..params import ParamCounts
 from .params import freeze as freeze_module
 from .params import unfreeze as unfreeze_module
@@ -80,7 +81,7 @@ class TextEncoder(nn.Module):
         return self.bert.config.hidden_size
 
     @property
-    def layers(self) -> nn.ModuleList:
+    def transformer_layers(self) -> nn.ModuleList:
         """The transformer layers, first to last."""
         return self.bert.encoder.layer
 
@@ -134,8 +135,6 @@ def embed(encoder: TextEncoder, texts: Sequence[str], *, batch_size: int = 64,
     if not isinstance(encoder, TextEncoder):
         raise TypeError(f"encoder must be a TextEncoder (load_encoder()), got {type(encoder).__name__}.")
     texts = check_texts(texts)
-    from ..checks import positive_int
-
     batch_size = positive_int(batch_size, "batch_size")
 
     def compute(texts: list[str]) -> np.ndarray:
@@ -238,7 +237,7 @@ def inject_lora(model: nn.Module, *, rank: int = 8, alpha: float = 16.0,
     rank = core.check_rank(rank)
     targets = core.check_targets(targets, LORA_TARGETS, "LoRA target")
     done = []
-    for i, layer in enumerate(_encoder_of(model).layers):
+    for i, layer in enumerate(_encoder_of(model).transformer_layers):
         for t in targets:
             if isinstance(layer.get_submodule(_SUBLAYERS[t]), LoRALinear):
                 raise ValueError(f"layer {i} {t!r} already has LoRA; inject it once.")
@@ -254,7 +253,7 @@ def inject_adapters(model: nn.Module, *, bottleneck: int = 16,
     targets = core.check_targets(targets, ADAPTER_TARGETS, "adapter target")
     enc = _encoder_of(model)
     done = []
-    for i, layer in enumerate(enc.layers):
+    for i, layer in enumerate(enc.transformer_layers):
         for t in targets:
             if isinstance(layer.get_submodule(_SUBLAYERS[t]), _WithAdapter):
                 raise ValueError(f"layer {i} {t!r} already has an adapter; insert it once.")
@@ -318,8 +317,8 @@ def set_freeze(model: TextClassifier, freeze: str) -> TextClassifier:
     else:
         unfreeze_module(enc)
         enc.requires_grad_(freeze == "full")
-        for i in core.trained_layers(freeze, len(enc.layers)):
-            enc.layers[i].requires_grad_(True)
+        for i in core.trained_layers(freeze, len(enc.transformer_layers)):
+            enc.transformer_layers[i].requires_grad_(True)
     enc.bert.pooler.requires_grad_(False)
     model.head.requires_grad_(True)
     model.freeze = freeze
@@ -368,8 +367,6 @@ def fit(model: nn.Module, texts: Sequence[str], labels: Any, *, epochs: int = 3,
     if y.shape != (len(texts),) or not np.issubdtype(y.dtype, np.integer):
         raise ValueError(f"labels must be {len(texts)} integer class ids, got shape {y.shape}, "
                          f"dtype {y.dtype}.")
-    from ..checks import positive_int
-
     epochs, batch_size = positive_int(epochs, "epochs"), positive_int(batch_size, "batch_size")
     params = [p for p in model.parameters() if p.requires_grad]
     if not params:
