@@ -57,12 +57,13 @@ def _is_controller(config) -> bool:
 
 
 def pytest_configure(config):
-    costs.DIR = Path(config.cache.mkdir("tlh-costs"))
+    cache = getattr(config, "cache", None)  # absent under -p no:cacheprovider
+    costs.DIR = Path(cache.mkdir("tlh-costs")) if cache else Path(".pytest-tlh-costs").resolve()
     if not config.pluginmanager.has_plugin("tlh-nbval-timer"):
         config.pluginmanager.register(NbvalTimer(), "tlh-nbval-timer")
     _state["controller"] = _is_controller(config)
     if _state["controller"]:  # a fresh table per run; workers start after this
-        shutil.rmtree(costs.DIR)
+        shutil.rmtree(costs.DIR, ignore_errors=True)
         costs.DIR.mkdir()
 
 

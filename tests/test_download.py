@@ -37,6 +37,10 @@ class Route:
     status: int = 200
     truncate_to: int | None = None  # send this many bytes, announce len(body), then close
     delay: float = 0.0              # seconds before answering (timeouts)
+    trickle: float = 0.0            # seconds between single bytes (a stalling server)
+    length: bool = True             # send Content-Length (False: the end is the close)
+    content_type: str = "application/octet-stream"
+    later: list[bytes] = dataclasses.field(default_factory=list)  # bodies of later requests
 
 
 class LocalServer:
@@ -60,19 +64,34 @@ class LocalServer:
                 if route is None:
                     self.send_error(404, "not found")
                     return
+                body = route.body
+                if route.later:
+                    route.body = route.later.pop(0)
                 if route.delay:
                     time.sleep(route.delay)
                 if route.status != 200:
                     self.send_error(route.status, "test error")
                     return
                 self.send_response(200)
-                self.send_header("Content-Type", "application/octet-stream")
-                self.send_header("Content-Length", str(len(route.body)))
+                self.send_header("Content-Type", route.content_type)
+                if route.length:
+                    self.send_header("Content-Length", str(len(body)))
                 self.end_headers()
+                if route.trickle:
+                    try:
+                        for i in range(len(body)):
+                            self.wfile.write(body[i:i + 1])
+                            self.wfile.flush()
+                            time.sleep(route.trickle)
+                    except OSError:  # the client gave up: that is the point
+                        pass
+                    return
                 if route.truncate_to is None:
-                    self.wfile.write(route.body)
+                    self.wfile.write(body)
+                    if not route.length:
+                        self.close_connection = True
                 else:
-                    self.wfile.write(route.body[:route.truncate_to])
+                    self.wfile.write(body[:route.truncate_to])
                     self.wfile.flush()
                     self.close_connection = True
                     self.connection.shutdown(socket.SHUT_WR)
@@ -270,14 +289,15 @@ def _add(tf: tarfile.TarFile, name: str, data: bytes) -> None:
     tf.addfile(info, io.BytesIO(data))
 
 
-def mnist_m_targz(n_train: int = 8, n_test: int = 4, seed: int = 0):
-    """Ganin's layout: mnist_m/mnist_m_{split}/NNNNNNNN.png + mnist_m_{split}_labels.txt."""
+def mnist_m_targz(n_train: int = 8, n_test: int = 4, seed: int = 0, size: int = 32):
+    """Ganin's layout: mnist_m/mnist_m_{split}/NNNNNNNN.png + mnist_m_{split}_labels.txt,
+    32×32 RGB images like the real release."""
     rng = np.random.default_rng(seed)
     out = {}
     buf = io.BytesIO()
     with tarfile.open(fileobj=buf, mode="w:gz") as tf:
         for split, n in (("train", n_train), ("test", n_test)):
-            imgs = rng.integers(0, 256, (n, 28, 28, 3), dtype=np.uint8)
+            imgs = rng.integers(0, 256, (n, size, size, 3), dtype=np.uint8)
             labels = rng.integers(0, 10, n)
             for i in range(n):
                 _add(tf, f"mnist_m/mnist_m_{split}/{i:08d}.png", _png(imgs[i]))
@@ -544,3 +564,254 @@ def test_fetch_with_md5_only(server, cache):
 def test_filename_must_be_bare(cache):
     with pytest.raises(ValueError):
         fetch("http://127.0.0.1:9/x", "../escape.zip", "a" * 64, dataset="x", progress=False)
+
+
+# ============================================================================ real networks (issue 9)
+
+LOGIN_PAGE = (b"<!DOCTYPE html>\n<html><head><title>Sign in to CampusNet</title></head>"
+              b"<body><form action='/login'>...</form></body></html>\n")
+
+
+def test_captive_portal_is_named_and_falls_back(server, cache, monkeypatch):
+    """A 200 response with a login page: not a ChecksumError that escapes fallback=."""
+    from tlhelpers.data import load_dataset
+
+    body, _ = medmnist_npz()
+    point_registry_at(monkeypatch, server, "breastmnist", {"npz": body})
+    route = server.routes["/breastmnist/breastmnist.npz"]
+    route.body, route.content_type = LOGIN_PAGE, "text/html; charset=utf-8"
+
+    with pytest.raises(DatasetUnavailableError) as err:
+        load_real("breastmnist", "test", progress=False)
+    assert "web page" in str(err.value) and "login" in str(err.value)
+    assert "registry must be updated" not in str(err.value)
+    assert files_under(cache) == []
+
+    with pytest.warns(UserWarning, match="'breastmnist'.*'medical-standin'"):
+        ds = load_dataset("breastmnist", "test", n=8, fallback="medical-standin", progress=False)
+    assert ds.name == "medical-standin" and "web page" in ds.meta["fallback_reason"]
+
+
+@pytest.mark.parametrize("served", [
+    dict(body=LOGIN_PAGE, content_type="text/html"),       # a captive portal
+    dict(body=b""),                                        # an empty body
+    dict(body=uci_zip(), length=False, truncate_to=700),   # cut short, no Content-Length
+], ids=["login page", "empty body", "truncated body"])
+def test_trust_on_first_use_never_trusts_garbage(server, cache, monkeypatch, served):
+    body = served.pop("body")
+    point_registry_at(monkeypatch, server, "uci-sentiment", {"zip": body}, unknown=True)
+    route = server.routes["/uci-sentiment/sentiment labelled sentences.zip"]
+    for key, value in served.items():
+        setattr(route, key, value)
+
+    with pytest.raises(DatasetUnavailableError):
+        load_real("uci-sentiment", "all", progress=False)
+    assert files_under(cache) == []  # neither the file nor a trust record
+
+    # The network is back: the genuine file is fetched, parsed, then trusted.
+    route.body, route.truncate_to, route.length, route.content_type = \
+        uci_zip(), None, True, "application/zip"
+    ds = load_real("uci-sentiment", "all", progress=False)
+    assert len(ds) == 18 and ds.source == "download"
+
+
+def test_a_trusted_login_page_from_an_older_version_is_deleted(server, cache, monkeypatch):
+    """A cache poisoned before parse-before-trust heals itself instead of failing for ever."""
+    point_registry_at(monkeypatch, server, "uci-sentiment", {"zip": uci_zip()}, unknown=True)
+    dest = cache / "uci-sentiment" / "sentiment labelled sentences.zip"
+    dest.parent.mkdir(parents=True)
+    dest.write_bytes(LOGIN_PAGE)
+    dest.with_name(dest.name + ".sha256").write_text(f"{sha256(LOGIN_PAGE)}  {dest.name}\n")
+
+    monkeypatch.setenv("TLH_OFFLINE", "1")
+    with pytest.warns(UserWarning, match="deleted"), pytest.raises(DatasetUnavailableError):
+        load_real("uci-sentiment", "all")
+    assert files_under(cache) == []
+    monkeypatch.delenv("TLH_OFFLINE")
+    assert len(load_real("uci-sentiment", "yelp", progress=False)) == 6
+
+
+def test_trickling_server_hits_the_per_file_deadline(server, cache):
+    body = b"x" * 10_000
+    url = server.serve("/trickle.bin", body, trickle=0.02)  # 50 bytes/s: 200 s for the file
+    t0 = time.monotonic()
+    with pytest.raises(DatasetUnavailableError, match="deadline of 0.5 s"):
+        fetch([url, url], "trickle.bin", sha256(body), dataset="slow", progress=False,
+              timeout=2, deadline=0.5)
+    assert time.monotonic() - t0 < 2.0  # one deadline for the file, not one per mirror
+    assert files_under(cache) == []
+
+
+_CHILD = """
+import sys
+from tlhelpers.data.download import fetch
+fetch(sys.argv[1], "big.bin", "0" * 64, dataset="killed", progress=False, timeout=30, deadline=60)
+"""
+
+
+def test_part_file_of_a_killed_process_is_removed_next_time(server, cache):
+    import signal
+    import subprocess
+    import sys
+
+    body = b"y" * 4000
+    slow = server.serve("/slow/big.bin", body, trickle=0.01)
+    child = subprocess.Popen([sys.executable, "-c", _CHILD, slow], env={**__import__("os").environ})
+    folder = cache / "killed"
+    deadline = time.monotonic() + 20
+    while not list(folder.glob(".big.bin.*.part")) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    child.send_signal(signal.SIGKILL)
+    child.wait()
+    parts = list(folder.glob(".big.bin.*.part"))
+    assert len(parts) == 1, "the child should have left its .part file behind"
+
+    fast = server.serve("/fast/big.bin", body)
+    path = fetch(fast, "big.bin", sha256(body), dataset="killed", progress=False, timeout=5)
+    assert path.read_bytes() == body
+    assert files_under(cache) == ["killed/big.bin"]
+
+
+def test_part_file_of_a_running_download_is_kept(server, cache):
+    """Another process's download in progress must not be deleted under it."""
+    import socket as socket_module
+    import subprocess
+    import sys
+
+    sleeper = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
+    try:
+        host = "".join(ch for ch in socket_module.gethostname() if ch.isalnum() or ch == "-")[:32]
+        folder = cache / "busy"
+        folder.mkdir(parents=True)
+        theirs = folder / f".f.bin.{host}-{sleeper.pid}.abc123.part"
+        theirs.write_bytes(b"partial")
+        body = b"z" * 100
+        fetch(server.serve("/f.bin", body), "f.bin", sha256(body), dataset="busy",
+              progress=False, timeout=5)
+        assert theirs.exists()
+    finally:
+        sleeper.kill()
+        sleeper.wait()
+
+
+def test_two_file_split_offline_lists_every_url(server, cache, monkeypatch):
+    payloads, _ = mnist_payloads()
+    urls = point_registry_at(monkeypatch, server, "mnist", payloads)
+    monkeypatch.setenv("TLH_OFFLINE", "1")
+    with pytest.raises(DatasetUnavailableError) as err:
+        load_real("mnist", "test", progress=False)
+    msg = str(err.value)
+    assert urls["test_images"] in msg and urls["test_labels"] in msg
+    assert str(cache / "mnist" / "t10k-labels-idx1-ubyte.gz") in msg
+
+
+def test_concurrent_first_use_leaves_a_record_that_matches_the_file(server, cache, monkeypatch):
+    """Two downloaders receive different bytes (a file changed on the server mid-way)."""
+    import os
+
+    first, second = uci_zip(), uci_zip({**UCI_LINES, "yelp_labelled.txt": ["Meh.\t0", "Yum.\t1"]})
+    url = server.serve("/uci.zip", first, later=[second])
+    a_publishing, b_done = threading.Event(), threading.Event()
+    real_replace, real_link = os.replace, os.link
+
+    def hold_a(src, dst, real):
+        # Thread A reaches its publishing step first, then waits until B has finished.
+        if str(dst).endswith(".zip") and threading.current_thread().name == "A":
+            a_publishing.set()
+            b_done.wait(10)
+        return real(src, dst)
+
+    monkeypatch.setattr(os, "replace", lambda s, d: hold_a(s, d, real_replace))
+    monkeypatch.setattr(os, "link", lambda s, d: hold_a(s, d, real_link))
+    errors = []
+
+    def get(name):
+        try:
+            fetch(url, "sentiment labelled sentences.zip", UNKNOWN, dataset="uci-sentiment",
+                  progress=False, timeout=5)
+        except Exception as exc:  # noqa: BLE001
+            errors.append(exc)
+        finally:
+            if name == "B":
+                b_done.set()
+
+    a = threading.Thread(target=get, args=("A",), name="A")
+    a.start()
+    assert a_publishing.wait(10)
+    b = threading.Thread(target=get, args=("B",), name="B")
+    b.start()
+    b.join(10)
+    a.join(10)
+    assert not errors
+    dest = cache / "uci-sentiment" / "sentiment labelled sentences.zip"
+    assert dest.read_bytes() in (first, second)
+    assert verify_file(dest) is None, "the trust record disagrees with the file"
+    monkeypatch.setenv("TLH_OFFLINE", "1")
+    assert len(load_real("uci-sentiment", "all")) > 0
+
+
+def test_relative_data_dir_is_resolved_against_home(tmp_path, monkeypatch):
+    from tlhelpers import data_dir
+
+    monkeypatch.setattr(Path, "home", lambda: tmp_path / "home")
+    monkeypatch.setenv("TLH_DATA_DIR", "course-data")
+    notebook = tmp_path / "lessons" / "keras" / "01"
+    notebook.mkdir(parents=True)
+    monkeypatch.chdir(notebook)
+    assert data_dir() == tmp_path / "home" / "course-data"
+    assert (tmp_path / "home" / "course-data").is_dir()
+
+
+def test_data_dir_that_is_a_file_is_a_clear_error(tmp_path, monkeypatch):
+    from tlhelpers import data_dir
+    from tlhelpers.data.errors import CacheDirError
+
+    (tmp_path / "cache").write_text("not a folder")
+    monkeypatch.setenv("TLH_DATA_DIR", str(tmp_path / "cache"))
+    with pytest.raises(CacheDirError, match="TLH_DATA_DIR must be a folder"):
+        data_dir()
+    with pytest.raises(DatasetUnavailableError, match="TLH_DATA_DIR"):
+        fetch("http://127.0.0.1:9/x.bin", "x.bin", "a" * 64, dataset="x", progress=False)
+
+
+@pytest.mark.skipif(getattr(__import__("os"), "geteuid", lambda: 1)() == 0,
+                    reason="root can write anywhere")
+def test_unwritable_data_dir_is_a_clear_error(server, tmp_path, monkeypatch):
+    from tlhelpers.data.errors import CacheDirError
+
+    root = tmp_path / "shared"
+    root.mkdir()
+    root.chmod(0o555)
+    monkeypatch.setenv("TLH_DATA_DIR", str(root))
+    try:
+        with pytest.raises(CacheDirError, match="not writable|cannot create"):
+            fetch(server.serve("/x.bin", b"x"), "x.bin", sha256(b"x"), dataset="x",
+                  progress=False, timeout=5)
+    finally:
+        root.chmod(0o755)
+
+
+@pytest.mark.parametrize("shared", [False, True], ids=["private cache", "group cache"])
+def test_cached_files_are_readable_by_others_whatever_the_umask(server, tmp_path, monkeypatch,
+                                                                shared):
+    import os
+    import stat
+
+    root = tmp_path / "cache"
+    root.mkdir()
+    if shared:
+        root.chmod(0o2775)  # a classroom's group folder (setgid, group-writable)
+    monkeypatch.setenv("TLH_DATA_DIR", str(root))
+    body = uci_zip()
+    old = os.umask(0o077)
+    try:
+        fetch(server.serve("/uci.zip", body), "sentiment labelled sentences.zip", UNKNOWN,
+              dataset="uci-sentiment", progress=False, timeout=5)
+    finally:
+        os.umask(old)
+    folder = root / "uci-sentiment"
+    file_mode, dir_mode = (0o664, 0o775) if shared else (0o644, 0o755)
+    assert stat.S_IMODE(folder.stat().st_mode) & 0o777 == dir_mode
+    for path in folder.iterdir():
+        assert stat.S_IMODE(path.stat().st_mode) == file_mode, path.name
+

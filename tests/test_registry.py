@@ -10,12 +10,15 @@ import bz2
 import gzip
 import io
 import re
+import tarfile
 import zipfile
 
 import numpy as np
 import pytest
 from test_download import (  # noqa: F401  (fixtures)
+    UCI_LINES,
     cache,
+    idx_bytes,
     imagenette_tgz,
     medmnist_npz,
     mnist_m_targz,
@@ -145,11 +148,11 @@ def test_mnist_m_archive(server, cache, monkeypatch):
     body, arrays = mnist_m_targz()
     point_registry_at(monkeypatch, server, "mnist-m", {"archive": body})
     train = load_real("mnist-m", "train", progress=False)
-    _check_images(train, 8, (28, 28), 3)
+    _check_images(train, 8, (32, 32), 3)
     np.testing.assert_array_equal(train.y, arrays["train"][1])
     np.testing.assert_allclose(train.x * 255, arrays["train"][0], atol=1e-3)  # PNG is lossless
     test = load_real("mnist-m", "test", n=3, seed=0, progress=False)
-    _check_images(test, 3, (28, 28), 3)
+    _check_images(test, 3, (32, 32), 3)
     assert test.source == "cache"
 
 
@@ -292,3 +295,126 @@ def test_malformed_download_surfaces_as_dataset_error(server, cache, monkeypatch
     point_registry_at(monkeypatch, server, "breastmnist", {"npz": buf.getvalue()})
     with pytest.raises(DatasetError, match="missing keys"):
         load_real("breastmnist", "train", progress=False)
+
+
+# ============================================================================ real files (issue 9)
+
+
+def test_uci_sentences_with_nel_and_line_separator_inside(server, cache, monkeypatch):
+    """A cp1252 -> Latin-1 -> UTF-8 round trip leaves U+0085 and U+2028 inside sentences."""
+    lines = {**UCI_LINES, "amazon_cells_labelled.txt": [
+        "Works great\u2026 but the case\u0085 is flimsy.\t0",
+        "Best purchase\u2028ever.\t1", *UCI_LINES["amazon_cells_labelled.txt"][2:]]}
+    point_registry_at(monkeypatch, server, "uci-sentiment", {"zip": uci_zip(lines)})
+    amazon = load_real("uci-sentiment", "amazon", progress=False)
+    assert len(amazon) == 6 and amazon.y.tolist()[:2] == [0, 1]
+    assert amazon.x[0] == "Works great\u2026 but the case\u0085 is flimsy."
+    assert amazon.x[1] == "Best purchase\u2028ever."
+
+
+def test_mnist_m_is_32_by_32_in_the_registry():
+    info = REAL_DATASETS["mnist-m"]
+    assert "32×32" in info.description and "28×28" not in info.description
+
+
+def test_real_samples_are_stratified(server, cache, monkeypatch):
+    """n= keeps each class's share for real datasets too (80 % / 20 % stays 8 / 2)."""
+    payloads, arrays = mnist_payloads(n_train=100, n_test=5)
+    labels = np.r_[np.zeros(80), np.ones(20)].astype(np.uint8)
+    payloads["train_labels"] = idx_bytes(np.random.default_rng(3).permutation(labels))
+    point_registry_at(monkeypatch, server, "mnist", payloads)
+    for seed in range(5):
+        ds = load_real("mnist", "train", n=10, seed=seed, progress=False)
+        assert np.bincount(ds.y, minlength=2).tolist()[:2] == [8, 2], seed
+
+
+def test_mnist_m_decoded_arrays_are_cached(server, cache, monkeypatch):
+    import stat
+
+    from tlhelpers.data import readers
+
+    body, arrays = mnist_m_targz(n_train=12)
+    point_registry_at(monkeypatch, server, "mnist-m", {"archive": body})
+    first = load_real("mnist-m", "train", n=6, seed=1, progress=False)
+    decoded = cache / "mnist-m" / "decoded" / "mnist_m_train.npz"
+    assert decoded.is_file() and first.meta["decoded_cache"] == str(decoded)
+    assert stat.S_IMODE(decoded.stat().st_mode) == 0o644
+    assert not list(decoded.parent.glob("*.tmp"))
+
+    def no_decoding(*args, **kwargs):
+        raise AssertionError("decoded the PNGs again")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(readers, "_decode_image", no_decoding)
+        again = load_real("mnist-m", "train", n=6, seed=1, progress=False)
+        np.testing.assert_array_equal(again.x, first.x)
+        full = load_real("mnist-m", "train", progress=False)
+        np.testing.assert_allclose(full.x * 255, arrays["train"][0], atol=1e-3)
+
+    # A different archive (another checksum) is never served from the old arrays.
+    other, other_arrays = mnist_m_targz(n_train=12, seed=7)
+    point_registry_at(monkeypatch, server, "mnist-m", {"archive": other})
+    (cache / "mnist-m" / "mnist_m.tar.gz").unlink()
+    fresh = load_real("mnist-m", "train", progress=False)
+    np.testing.assert_allclose(fresh.x * 255, other_arrays["train"][0], atol=1e-3)
+
+
+# ---------------------------------------------------------------- your own copy of a dataset
+
+
+def test_resaved_medmnist_copy_keeps_licence_and_citation(tmp_path, cache):
+    _, arrays = medmnist_npz(sizes=(546, 78, 156))
+    mine = tmp_path / "my_breastmnist.npz"
+    np.savez(mine, **arrays)  # uncompressed: not the published bytes
+    ds = load_real("breastmnist", "test", path=mine)
+    assert ds.source == "local copy" and len(ds) == 156
+    assert "Al-Dhabyani" in ds.meta["citation"] and ds.meta["licence"] == "CC BY 4.0"
+    assert ds.meta["count_matches_published"] is True and ds.meta["local_copy"] == str(mine)
+    np.testing.assert_array_equal(ds.y, arrays["test_labels"].ravel())
+
+
+def test_local_copy_with_another_count_warns(tmp_path, cache):
+    _, arrays = medmnist_npz()
+    mine = tmp_path / "pneumoniamnist.npz"
+    np.savez(mine, **arrays)
+    with pytest.warns(UserWarning, match="published dataset has 624"):
+        ds = load_real("pneumoniamnist", "test", path=mine)
+    assert ds.meta["count_matches_published"] is False
+
+
+def test_unpacked_mnist_m_folder(tmp_path, cache):
+    body, arrays = mnist_m_targz()
+    with tarfile.open(fileobj=io.BytesIO(body)) as tf:
+        tf.extractall(tmp_path, filter="data")
+    with pytest.warns(UserWarning, match="59,001"):
+        ds = load_real("mnist-m", "train", path=tmp_path / "mnist_m")
+    assert ds.source == "local copy" and ds.x.shape == (8, 32, 32, 3)
+    np.testing.assert_array_equal(ds.y, arrays["train"][1])
+    assert "Ganin" in ds.meta["citation"]
+
+
+def test_usps_hdf5_copy(tmp_path, cache):
+    import h5py
+
+    rng = np.random.default_rng(0)
+    mine = tmp_path / "usps.h5"
+    with h5py.File(mine, "w") as h5:
+        for split, n in (("train", 7291), ("test", 2007)):
+            group = h5.create_group(split)
+            group["data"] = rng.random((n, 256)).astype(np.float32)
+            group["target"] = rng.integers(0, 10, n)
+    ds = load_real("usps", "test", path=mine, n=50, seed=0)
+    assert ds.source == "local copy" and ds.x.shape == (50, 16, 16, 1)
+    assert ds.meta["count_matches_published"] is True and "Hull" in ds.meta["citation"]
+
+
+def test_local_copy_errors(tmp_path, cache):
+    with pytest.raises(DatasetError, match="does not exist"):
+        load_real("usps", "train", path=tmp_path / "nope.h5")
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(DatasetError, match="holds no 'train-images-idx3-ubyte.gz'"):
+        load_real("mnist", "train", path=tmp_path / "empty")
+    one_file = tmp_path / "x.gz"
+    one_file.write_bytes(b"x")
+    with pytest.raises(DatasetError, match="needs 2 files"):
+        load_real("mnist", "train", path=one_file)

@@ -7,7 +7,10 @@ inside it, so the same measuring, summarising and plotting serve both tracks.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
 
+import numpy as np
 import pandas as pd
 from tqdm.auto import tqdm
 
@@ -75,5 +78,77 @@ def gap(runs: pd.DataFrame, better: str, worse: str) -> pd.Series:
     return 100 * (means[better] - means[worse])
 
 
-__all__ = ["Method", "gap", "measure", "plot", "summarize"]
+@dataclass(frozen=True)
+class Comparison:
+    """Two methods compared seed by seed (paired: the same seed, the same labelled examples).
+
+    ``diff`` and ``std``: mean and standard deviation over seeds of ``a − b`` in
+    percentage points; ``wins``: seeds where ``a`` scored higher; ``n``: seeds.
+    """
+
+    a: str
+    b: str
+    diff: float
+    std: float
+    wins: int
+    n: int
+
+    @property
+    def holds(self) -> bool:
+        """``a`` scored higher than ``b`` with every seed."""
+        return self.n > 0 and self.wins == self.n
+
+    @property
+    def consistent(self) -> bool:
+        """Every seed agrees on which of the two is better (no ties)."""
+        return self.n > 0 and self.wins in (0, self.n) and self.diff != 0
+
+    def __str__(self) -> str:
+        text = (f"{self.a} − {self.b}: {self.diff:+.1f} ± {self.std:.1f} points; "
+                f"{self.a} ahead with {self.wins} of {self.n} seed{'s' if self.n != 1 else ''}")
+        if not self.consistent:
+            text += " (the seeds disagree: another seed could flip it)"
+        elif self.n == 1:
+            text += " (one seed: another could flip it)"
+        return text
+
+
+def compare(a: Mapping[int, float], b: Mapping[int, float], names: tuple[str, str] = ("a", "b")) -> Comparison:
+    """Compare accuracies (fractions) keyed by seed; only seeds present in both count."""
+    seeds = sorted(set(a) & set(b))
+    if not seeds:
+        raise ValueError("the two methods share no seed to compare.")
+    d = 100 * np.array([a[s] - b[s] for s in seeds], dtype=float)
+    return Comparison(names[0], names[1], float(d.mean()), float(d.std(ddof=1)) if len(d) > 1 else 0.0,
+                      int((d > 0).sum()), len(d))
+
+
+def by_seed(runs: pd.DataFrame, **where) -> dict[int, float]:
+    """``{seed: accuracy}`` of the rows of ``runs`` matching ``where`` (column=value)."""
+    mask = np.ones(len(runs), dtype=bool)
+    for column, value in where.items():
+        mask &= (runs[column] == value).to_numpy()
+    rows = runs[mask]
+    if rows["seed"].duplicated().any():
+        raise ValueError(f"several runs per seed match {where}; narrow the selection.")
+    return dict(zip(rows["seed"].astype(int), rows["accuracy"].astype(float)))
+
+
+def seed_summary(groups: Mapping[Any, Mapping[int, float]]) -> pd.DataFrame:
+    """Mean and standard deviation (in %) over seeds of each group's ``{seed: accuracy}``.
+
+    Keys become the index (tuples become a MultiIndex), so ``.unstack(0)`` turns the first
+    level into columns.
+    """
+    rows = {}
+    for key, by_seed_ in groups.items():
+        values = 100 * np.array(list(by_seed_.values()), dtype=float)
+        if not len(values):
+            raise ValueError(f"group {key!r} holds no run.")
+        rows[key] = {"mean (%)": values.mean(), "std (%)": values.std(ddof=1) if len(values) > 1 else 0.0,
+                     "seeds": len(values)}
+    return pd.DataFrame(rows).T
+
+
+__all__ = ["Comparison", "Method", "by_seed", "compare", "gap", "measure", "plot", "seed_summary", "summarize"]
 

@@ -232,8 +232,12 @@ def pretrain(track: Track, *, n_train: int, n_test: int, epochs: int, batch_size
     head, writes the backbone weights to ``out_dir`` (default the package's weights
     folder) and the JSON record (:func:`write_record`). Returns the record.
     """
+    from . import checks
     from .seeding import seed_everything
 
+    n_train, n_test = checks.positive_int(n_train, "n_train"), checks.positive_int(n_test, "n_test")
+    epochs, batch_size = checks.positive_int(epochs, "epochs"), checks.positive_int(batch_size, "batch_size")
+    lr, seed = checks.positive_number(lr, "lr"), checks.non_negative_int(seed, "seed")
     stream = augmentation_stream(seed, recipe)  # fails before any work on an unknown recipe
     start = time.perf_counter()
     data = pretraining_data(n_train, n_test, seed)

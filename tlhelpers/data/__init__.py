@@ -8,7 +8,13 @@ One entry point::
 
 Every loader returns the same plain :class:`Dataset` (NHWC float32 images in [0, 1] or a
 list of strings, int64 labels); ``tlhelpers.keras.data.to_tf_dataset`` and
-``tlhelpers.torch.data.to_dataloader`` turn it into the framework's pipeline.
+``tlhelpers.torch.data.to_dataloader`` turn it into the framework's pipeline, and
+``dataset.to_backbone(backbone)`` resizes and converts its images to what a backbone takes.
+
+Your own data: :func:`from_arrays` and :func:`from_folder`. Your own *copy* of one of the
+real datasets (a re-saved MedMNIST ``.npz``, an unpacked MNIST-M folder, USPS as HDF5),
+verified by you but not byte-identical to the published file: ``load_dataset(name, split,
+path=...)``, which reads it with the dataset's own reader and keeps its licence and citation.
 
 Embedded datasets are built on the spot from what the installed packages ship (fonts,
 sklearn digits, bundled photos, docstrings) or generated, so every notebook runs offline.
@@ -145,13 +151,16 @@ def load_dataset(name: str, split: str = "train", *, n: int | None = None, seed:
             (``available_datasets()`` lists them all).
         split: ``"train"`` or ``"test"`` (some real datasets have more).
         n: number of examples. Generated datasets make exactly ``n`` (default: by profile);
-            fixed-size ones return a stratified sample of ``n`` (default: all of the split).
+            fixed-size and real ones return a sample of ``n`` stratified by class (each
+            class keeps its share; default: all of the split).
         seed: makes generation and sampling repeatable.
         fallback: an embedded name to use, with a printed notice and a warning, when the
             real dataset ``name`` is not cached and cannot be downloaded. Without it the
             :class:`DatasetUnavailableError` propagates.
-        **kwargs: passed to the dataset's loader (e.g. ``angle=45`` for ``"moons-rotated"``,
-            ``download=False`` for a real dataset).
+        **kwargs: passed to the dataset's loader (e.g. ``angle=45`` for ``"moons-rotated"``;
+            for a real dataset ``download=False``, ``image_size=``, ``timeout=``/``deadline=``
+            (seconds), or ``path=`` your own copy: see
+            :func:`tlhelpers.data.registry.load_real`).
     """
     if not isinstance(name, str):
         raise DatasetError(f"name must be a dataset name (str), got {name!r}; valid names: {_valid_names()}.")

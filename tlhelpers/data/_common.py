@@ -2,14 +2,36 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 
 import numpy as np
 
+from .. import checks
 from .dataset import Dataset
 from .errors import DatasetError
 
 SPLITS: tuple[str, ...] = ("train", "test")
+
+
+def _as_dataset_error(check):
+    """The core check (:mod:`tlhelpers.checks`), raising the data layer's DatasetError."""
+    @functools.wraps(check)
+    def wrapped(*args, **kwargs):
+        try:
+            return check(*args, **kwargs)
+        except DatasetError:
+            raise
+        except checks.ArgumentError as err:
+            raise DatasetError(str(err)) from None
+    return wrapped
+
+
+number = _as_dataset_error(checks.number)
+integer = _as_dataset_error(checks.integer)
+flag = _as_dataset_error(checks.flag)
+image_size = _as_dataset_error(checks.image_size)
+memory = _as_dataset_error(checks.memory)
 
 
 def check_split(split: str, valid: Sequence[str] = SPLITS, *, name: str = "dataset") -> int:
@@ -50,6 +72,24 @@ def balanced_labels(n: int, num_classes: int, rng: np.random.Generator) -> np.nd
     return rng.permutation(np.arange(n) % num_classes).astype(np.int64)
 
 
+def stratified_indices(labels: np.ndarray, n: int, rng: np.random.Generator) -> np.ndarray:
+    """Sorted indices of ``n`` examples keeping each class's share of ``labels``.
+
+    Proportional allocation with largest remainders, then a random pick inside each class.
+    """
+    labels = np.asarray(labels, dtype=np.int64)
+    counts = np.bincount(labels)
+    share = counts * n / len(labels)
+    take = np.floor(share).astype(int)
+    rest = n - take.sum()
+    if rest:
+        order = np.argsort(-(share - take), kind="stable")
+        take[order[:rest]] += 1
+    picks = [rng.choice(np.flatnonzero(labels == c), size=k, replace=False)
+             for c, k in enumerate(take) if k]
+    return np.sort(np.concatenate(picks))
+
+
 def stratified_take(ds: Dataset, n: int | None, seed: int) -> Dataset:
     """``n`` examples of ``ds`` with class proportions kept (all of it when ``n`` is None).
 
@@ -59,17 +99,7 @@ def stratified_take(ds: Dataset, n: int | None, seed: int) -> Dataset:
     if n is None or n >= len(ds):
         return ds
     rng = np.random.default_rng([check_seed(seed), 7919])
-    # Proportional allocation with largest remainders, then a random pick inside each class.
-    counts = np.bincount(ds.y, minlength=ds.num_classes)
-    share = counts * n / len(ds)
-    take = np.floor(share).astype(int)
-    rest = n - take.sum()
-    if rest:
-        order = np.argsort(-(share - take), kind="stable")
-        take[order[:rest]] += 1
-    picks = [rng.choice(np.flatnonzero(ds.y == c), size=k, replace=False)
-             for c, k in enumerate(take) if k]
-    out = ds.subset(np.sort(np.concatenate(picks)))
+    out = ds.subset(stratified_indices(ds.y, n, rng))
     out.meta["subset_of"] = len(ds)
     out.meta["subset_seed"] = seed
     return out

@@ -12,6 +12,8 @@ from typing import Any
 
 import numpy as np
 
+from .. import checks
+
 
 @dataclass
 class Dataset:
@@ -42,12 +44,11 @@ class Dataset:
     meta: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        self.y = np.asarray(self.y, dtype=np.int64)
-        if len(self.x) != len(self.y):
-            raise ValueError(f"x has {len(self.x)} examples but y has {len(self.y)}.")
-        if len(self.y) and (self.y.min() < 0 or self.y.max() >= len(self.class_names)):
-            raise ValueError(f"labels must lie in [0, {len(self.class_names)}), "
-                             f"got [{self.y.min()}, {self.y.max()}].")
+        if not hasattr(self.x, "__len__") or isinstance(self.x, str):
+            checks.fail("x", "an array of examples (or a list of strings)", self.x)
+        if isinstance(self.class_names, str) or len(set(self.class_names)) != len(self.class_names):
+            checks.fail("class_names", "a list of distinct names", self.class_names)
+        self.y = checks.labels(self.y, "y", n=len(self.x), num_classes=len(self.class_names))
 
     def __len__(self) -> int:
         return len(self.y)
@@ -73,9 +74,8 @@ class Dataset:
 
     def per_class(self, n: int, seed: int = 0) -> "Dataset":
         """``n`` examples of every class, drawn without replacement (few-label experiments)."""
-        if n <= 0:
-            raise ValueError(f"n must be positive, got {n}.")
-        rng = np.random.default_rng(seed)
+        n = checks.positive_int(n, "n")
+        rng = np.random.default_rng(checks.non_negative_int(seed, "seed"))
         picks = []
         for c in range(self.num_classes):
             idx = np.flatnonzero(self.y == c)
@@ -83,6 +83,50 @@ class Dataset:
                 raise ValueError(f"class {self.class_names[c]!r} has only {len(idx)} examples, {n} asked.")
             picks.append(rng.choice(idx, size=n, replace=False))
         return self.subset(np.sort(np.concatenate(picks)))
+
+    def to_shape(self, image_size: int | tuple[int, int] | None = None, *,
+                 channels: int | None = None) -> "Dataset":
+        """A copy with images resized to ``image_size`` (side or (height, width)) and/or
+        converted to ``channels`` (1: grey by luma, 3: grey repeated to RGB)."""
+        from .images import resize_images, to_channels
+
+        if self.is_text:
+            checks.fail("dataset", "a dataset of images", checks.Received("a text dataset"))
+        size = None if image_size is None else checks.image_size(image_size)
+        if channels is not None and (isinstance(channels, bool) or channels not in (1, 3)):
+            checks.fail("channels", "1 (grey) or 3 (RGB)", channels)
+        x, notes = self.x, []
+        if size is not None and x.shape[1:3] != size:
+            checks.memory(len(x), (*size, x.shape[-1]), "image_size")
+            x = resize_images(x, size)
+            notes.append(f"resized to {size[0]}x{size[1]}")
+        if channels is not None and x.shape[-1] != channels:
+            x = to_channels(x, channels)
+            notes.append(f"converted to {channels} channel(s)")
+        meta = {**self.meta, "reshaped": [*self.meta.get("reshaped", []), *notes]}
+        return replace(self, x=x, meta=meta)
+
+    def to_backbone(self, backbone: Any, *, image_size: int | tuple[int, int] | None = None
+                    ) -> "Dataset":
+        """A copy whose images have the size and channels ``backbone`` takes (Keras or PyTorch).
+
+        28×28 grey MNIST becomes 32×32 RGB for ``course_cnn``, 224×224 RGB for an ImageNet
+        backbone. ``image_size`` overrides the size (needed for a model that takes any size
+        and names none).
+        """
+        from ..zoo import IMAGENET_ZOO
+
+        shape = checks.model_input_shape(backbone)
+        if shape is None:
+            checks.fail("backbone", "a Keras model or a course PyTorch module (with input_shape)",
+                        checks.Received(type(backbone).__name__),
+                        "Use dataset.to_shape(image_size=..., channels=...) instead.")
+        h, w, c = shape
+        if image_size is None and h is None and getattr(backbone, "name", None) in IMAGENET_ZOO:
+            h = w = IMAGENET_ZOO[backbone.name].input_size  # what its weights were trained at
+        if image_size is None and h is not None and w is not None:
+            image_size = (h, w)
+        return self.to_shape(image_size, channels=c)
 
     def __repr__(self) -> str:
         shape = f"{len(self.x)} texts" if self.is_text else f"x{tuple(self.x.shape)}"

@@ -19,7 +19,7 @@ import functools
 
 import numpy as np
 
-from ._common import SPLITS, check_n, check_split, stratified_take
+from ._common import SPLITS, check_n, check_split, integer, memory, stratified_take
 from .dataset import Dataset
 from .errors import DatasetError
 
@@ -65,10 +65,10 @@ def load_digits(split: str = "train", *, n: int | None = None, seed: int = 0,
         channels: 3 (grey repeated, to match colour domains) or 1.
     """
     check_split(split, SPLITS, name=NAME)
-    if channels not in (1, 3):
+    if isinstance(channels, bool) or channels not in (1, 3):
         raise DatasetError(f"channels must be 1 or 3, got {channels!r}.")
-    if not isinstance(image_size, (int, np.integer)) or image_size < 8:
-        raise DatasetError(f"image_size must be an integer >= 8, got {image_size!r}.")
+    image_size = integer(image_size, "image_size", minimum=8, maximum=512)
+    memory(1297, (image_size, image_size, channels), "image_size")
     xtr, ytr, itr, xte, yte, ite = _digits32(int(image_size))
     grey, y, index = (xtr, ytr, itr) if split == "train" else (xte, yte, ite)
     n = check_n(n, name=NAME, maximum=len(y))

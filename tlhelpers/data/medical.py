@@ -29,9 +29,8 @@ import time
 import numpy as np
 from scipy.ndimage import gaussian_filter
 
-from ._common import SPLITS, check_n, check_split, split_rng
+from ._common import SPLITS, check_n, check_split, integer, memory, number, split_rng
 from .dataset import Dataset
-from .errors import DatasetError
 
 NAME = "medical-standin"
 CLASS_NAMES = ["normal", "pneumonia"]
@@ -145,10 +144,10 @@ def make_medical_standin(split: str = "train", *, n: int | None = None, seed: in
     n = check_n(n, name=NAME)
     if n is None:
         n = 4_000 if split == "train" else 1_000
-    if not isinstance(image_size, (int, np.integer)) or not 16 <= image_size <= 256:
-        raise DatasetError(f"image_size must be an integer in [16, 256], got {image_size!r}.")
-    if not 0 < pneumonia_fraction < 1:
-        raise DatasetError(f"pneumonia_fraction must lie in (0, 1), got {pneumonia_fraction!r}.")
+    image_size = integer(image_size, "image_size", minimum=16, maximum=256)
+    pneumonia_fraction = number(pneumonia_fraction, "pneumonia_fraction", minimum=0.0,
+                                maximum=1.0, exclusive_min=True, exclusive_max=True)
+    memory(n, (image_size, image_size, 1))
     start = time.perf_counter()
     rng = split_rng(seed, split_index, salt=11)
     n_sick = int(round(pneumonia_fraction * n))

@@ -14,9 +14,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._common import SPLITS, check_n, check_split, split_rng
+from .. import checks
+from ._common import SPLITS, check_n, check_split, number, split_rng
 from .dataset import Dataset
-from .errors import DatasetError
 
 CLASS_NAMES = ["upper moon", "lower moon"]
 CENTRE = (0.5, 0.25)
@@ -34,11 +34,10 @@ def _moons(split: str, n: int | None, seed: int, noise: float, salt: int) -> tup
     from sklearn.datasets import make_moons as sk_make_moons
 
     split_index = check_split(split, SPLITS, name="moons")
-    n = check_n(n, name="moons")
+    n = check_n(n, name="moons", maximum=checks.LIMITS["examples"])
     if n is None:
         n = 1000
-    if not 0 <= noise <= 1:
-        raise DatasetError(f"noise must lie in [0, 1], got {noise!r}.")
+    noise = number(noise, "noise", minimum=0.0, maximum=1.0)
     state = int(split_rng(seed, split_index, salt).integers(2**31 - 1))
     return sk_make_moons(n_samples=n, noise=noise, random_state=state)
 
@@ -63,8 +62,7 @@ def make_rotated_moons(split: str = "train", *, n: int | None = None, seed: int 
     The points are drawn independently of the source (another random stream), so source
     and target share a distribution only up to the rotation, as in a real domain shift.
     """
-    if not np.isfinite(angle):
-        raise DatasetError(f"angle must be a finite number of degrees, got {angle!r}.")
+    angle = number(angle, "angle")
     x, y = _moons(split, n, seed, noise, salt=6)
     return Dataset(
         x=rotate(x, angle).astype(np.float32), y=y, class_names=list(CLASS_NAMES),

@@ -24,10 +24,13 @@ from pathlib import Path, PurePosixPath
 
 import numpy as np
 
+from ._common import stratified_indices
 from .errors import DatasetError
+from .images import resize_images
 
 __all__ = [
     "FormatError",
+    "check_hdf5",
     "images_to_float",
     "read_glue_tsv",
     "read_idx",
@@ -36,6 +39,7 @@ __all__ = [
     "read_libsvm",
     "read_medmnist_npz",
     "read_uci_sentences",
+    "read_usps_hdf5",
     "resize_images",
     "sample_indices",
 ]
@@ -75,29 +79,20 @@ def images_to_float(images: np.ndarray) -> np.ndarray:
     return out
 
 
-def resize_images(images: np.ndarray, size: int | tuple[int, int]) -> np.ndarray:
-    """Resize float32 NHWC images in [0, 1] to ``size`` (bilinear, via Pillow)."""
-    from PIL import Image
+def sample_indices(n_total: int, n: int | None, seed: int = 0,
+                   labels: np.ndarray | None = None) -> np.ndarray:
+    """Sorted indices of ``n`` examples drawn without replacement (all when ``n`` is None).
 
-    h, w = (size, size) if isinstance(size, int) else size
-    if images.shape[1:3] == (h, w):
-        return images
-    out = np.empty((len(images), h, w, images.shape[3]), dtype=np.float32)
-    for i, img in enumerate(images):
-        u8 = np.clip(np.rint(img * 255.0), 0, 255).astype(np.uint8)
-        pil = Image.fromarray(u8[..., 0] if u8.shape[2] == 1 else u8)
-        arr = np.asarray(pil.resize((w, h), Image.BILINEAR), dtype=np.float32) / 255.0
-        out[i] = arr[..., None] if arr.ndim == 2 else arr
-    return out
-
-
-def sample_indices(n_total: int, n: int | None, seed: int = 0) -> np.ndarray:
-    """Sorted indices of ``n`` examples drawn without replacement (all when ``n`` is None)."""
+    With ``labels`` the sample is stratified: every class keeps its share of the split
+    (as for the embedded datasets), so a small ``n`` is still representative.
+    """
     if n is None or n >= n_total:
         return np.arange(n_total)
     if n <= 0:
         raise DatasetError(f"n must be positive, got {n}.")
     rng = np.random.default_rng(seed)
+    if labels is not None:
+        return stratified_indices(np.asarray(labels), n, rng)
     return np.sort(rng.choice(n_total, size=n, replace=False))
 
 
@@ -127,11 +122,15 @@ def _decode_image(data: bytes, name: str, *, mode: str | None, size: int | None)
 
 
 class _Archive:
-    """The same tiny interface over tar(.gz/.bz2/.xz) and zip archives."""
+    """The same tiny interface over tar(.gz/.bz2/.xz) and zip archives, and over a folder
+    holding an archive's unpacked content (members are then paths relative to it)."""
 
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
-        if zipfile.is_zipfile(self.path):
+        self._dir = self.path if self.path.is_dir() else None
+        if self._dir is not None:
+            self._zip = self._tar = None
+        elif zipfile.is_zipfile(self.path):
             self._zip: zipfile.ZipFile | None = zipfile.ZipFile(self.path)
             self._tar = None
         else:
@@ -146,13 +145,17 @@ class _Archive:
         return self
 
     def __exit__(self, *exc) -> None:
-        (self._zip or self._tar).close()
+        if self._dir is None:
+            (self._zip or self._tar).close()
 
     def names(self) -> list[str]:
         """Regular-file member names, in archive order (sequential reads stay cheap)."""
         if self._members is None:
             try:
-                if self._zip is not None:
+                if self._dir is not None:
+                    self._members = {p.relative_to(self._dir).as_posix(): p
+                                     for p in sorted(self._dir.rglob("*")) if p.is_file()}
+                elif self._zip is not None:
                     self._members = {i.filename: i for i in self._zip.infolist() if not i.is_dir()}
                 else:
                     self._members = {m.name: m for m in self._tar.getmembers() if m.isfile()}
@@ -166,6 +169,8 @@ class _Archive:
         if member is None:
             raise FormatError(f"{self.path.name}: has no member {name!r}.")
         try:
+            if self._dir is not None:
+                return member.read_bytes()
             if self._zip is not None:
                 return self._zip.read(member)
             fh = self._tar.extractfile(member)
@@ -292,7 +297,10 @@ def _parse_tab_labelled(text: str, name: str) -> tuple[list[str], list[int]]:
     """Lines ``sentence<TAB>label`` (label 0/1); blank lines are skipped."""
     texts: list[str] = []
     labels: list[int] = []
-    for lineno, line in enumerate(text.splitlines(), 1):
+    # Lines end at "\n" only: str.splitlines() would also split at U+0085 (NEL), U+2028
+    # and the like, which real copies of the data carry *inside* sentences after a
+    # cp1252 -> Latin-1 -> UTF-8 round trip.
+    for lineno, line in enumerate(text.split("\n"), 1):
         if not line.strip():
             continue
         sentence, sep, label = line.rstrip("\r\n").rpartition("\t")
@@ -341,7 +349,7 @@ def read_glue_tsv(path: Path, member: str, *, text_column: str = "sentence",
     they are split on tabs without csv quoting rules.
     """
     path = Path(path)
-    if zipfile.is_zipfile(path):
+    if path.is_dir() or zipfile.is_zipfile(path):
         with _Archive(path) as arc:
             name = _find_member(arc.names(), member, path.name)
             raw = arc.read(name)
@@ -410,6 +418,44 @@ def read_libsvm(path: Path, n_features: int) -> tuple[np.ndarray, np.ndarray]:
     return x, y
 
 
+def check_hdf5(path: Path) -> None:
+    """A :class:`FormatError` unless ``path`` starts with the HDF5 signature (weights, USPS)."""
+    with open(path, "rb") as fh:
+        if fh.read(8) != b"\x89HDF\r\n\x1a\n":
+            raise FormatError(f"{Path(path).name}: not an HDF5 file.")
+
+
+def read_usps_hdf5(path: Path, split: str) -> tuple[np.ndarray, np.ndarray]:
+    """Images ``(N, 16, 16)`` float32 in [0, 1] and digit labels from the common HDF5 copy
+    of USPS (``usps.h5``: groups ``train`` and ``test``, each with ``data`` ``(N, 256)``
+    in [0, 1] and ``target`` ``(N,)`` digits 0-9), e.g. the one shared on Kaggle."""
+    path = Path(path)
+    try:
+        import h5py
+    except ImportError as exc:
+        raise FormatError(f"{path.name}: reading an HDF5 file needs h5py "
+                          "(pip install h5py).") from exc
+    try:
+        with h5py.File(path, "r") as h5:
+            if split not in h5 or "data" not in h5[split] or "target" not in h5[split]:
+                raise FormatError(f"{path.name}: expected groups train/test with datasets "
+                                  f"'data' and 'target'; found {sorted(h5)}.")
+            data = np.asarray(h5[split]["data"], dtype=np.float32)
+            target = np.asarray(h5[split]["target"]).astype(np.int64).reshape(-1)
+    except OSError as exc:
+        raise FormatError(f"{path.name}: not a readable HDF5 file ({exc}).") from exc
+    if data.ndim != 2 or data.shape[1] != 256 or len(data) != len(target):
+        raise FormatError(f"{path.name}: {split}/data should be (N, 256) with N targets, got "
+                          f"{data.shape} and {target.shape}.")
+    if data.size and (data.min() < 0 or data.max() > 1):
+        raise FormatError(f"{path.name}: {split}/data should lie in [0, 1], got "
+                          f"[{data.min():.3g}, {data.max():.3g}].")
+    if target.size and (target.min() < 0 or target.max() > 9):
+        raise FormatError(f"{path.name}: {split}/target should be digits 0-9, got "
+                          f"{target.min()}..{target.max()}.")
+    return data.reshape(-1, 16, 16), target
+
+
 # --------------------------------------------------------------------------- image archives
 
 def read_image_folder_archive(
@@ -444,7 +490,7 @@ def read_image_folder_archive(
             picked.append((name, index[cls]))
         if not picked:
             raise FormatError(f"{path.name}: no images under a {split_dir!r} folder.")
-        chosen = sample_indices(len(picked), n, seed)
+        chosen = sample_indices(len(picked), n, seed, labels=[c for _, c in picked])
         members = [picked[i][0] for i in chosen]
         images = [_decode_image(data, name, mode=mode, size=image_size)
                   for name, data in zip(members, arc.read_many(members))]
@@ -476,7 +522,7 @@ def read_labelled_image_archive(
         names = arc.names()
         label_name = _find_member(names, labels_member, path.name)
         entries: list[tuple[str, int]] = []
-        for lineno, line in enumerate(_decode_text(arc.read(label_name)).splitlines(), 1):
+        for lineno, line in enumerate(_decode_text(arc.read(label_name)).split("\n"), 1):
             if not line.strip():
                 continue
             parts = line.split()
@@ -488,7 +534,7 @@ def read_labelled_image_archive(
             raise FormatError(f"{path.name}:{label_name}: no entries.")
         available = {n_ for n_ in names if not _is_junk(n_)}
         prefix = label_name.rsplit("/", 1)[0] + "/" if "/" in label_name else ""
-        chosen = sample_indices(len(entries), n, seed)
+        chosen = sample_indices(len(entries), n, seed, labels=[c for _, c in entries])
         members = []
         for i in chosen:
             member = f"{prefix}{images_dir}/{entries[i][0]}"

@@ -27,7 +27,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageChops, ImageDraw, ImageFilter, ImageFont
 
-from ._common import SPLITS, balanced_labels, check_n, check_split, split_rng
+from ._common import (SPLITS, balanced_labels, check_n, check_split, flag, integer, memory, number,
+                      split_rng)
 from .dataset import Dataset
 from .errors import DatasetError
 
@@ -143,10 +144,10 @@ def make_syndigits(split: str = "train", *, n: int | None = None, seed: int = 0,
     n = check_n(n, name=NAME)
     if n is None:
         n = 10_000 if split == "train" else 2_000
-    if not isinstance(image_size, (int, np.integer)) or image_size < 8:
-        raise DatasetError(f"image_size must be an integer >= 8, got {image_size!r}.")
-    if not 0 <= min_contrast <= 0.8:
-        raise DatasetError(f"min_contrast must lie in [0, 0.8], got {min_contrast!r}.")
+    image_size = integer(image_size, "image_size", minimum=8, maximum=128)
+    min_contrast = number(min_contrast, "min_contrast", minimum=0.0, maximum=0.8)
+    distractors = flag(distractors, "distractors")
+    memory(n, (image_size, image_size, 3))
 
     start = time.perf_counter()
     rng = split_rng(seed, split_index, salt=1)

@@ -24,6 +24,7 @@ import keras
 import numpy as np
 from keras import layers
 
+from .. import checks
 from ..checks import positive_int
 from ..data.cache import data_dir
 from ..zoo import (BACKBONES, COURSE_CNN, IMAGENET_ZOO, WeightsUnavailableError,
@@ -102,6 +103,9 @@ def course_cnn(pretrained: bool = True, *, weights: str | os.PathLike | None = N
 
     Input: float images in [0, 1], shape ``(N, 32, 32, 3)``. Output: ``(N, 128)``.
     """
+    pretrained = checks.flag(pretrained, "pretrained")
+    if weights is not None and not isinstance(weights, (str, os.PathLike)):
+        checks.fail("weights", "a path to a .weights.h5 file", weights)
     h, w, c = COURSE_CNN["input_shape"]
     inputs = keras.Input((h, w, c), name="image")
     x = layers.Rescaling(COURSE_CNN["input_scale"], COURSE_CNN["input_offset"], name="scale")(inputs)
@@ -126,6 +130,10 @@ def course_cnn(pretrained: bool = True, *, weights: str | os.PathLike | None = N
 
 def save_backbone_weights(backbone: keras.Model, path: str | os.PathLike) -> Path:
     """Save a backbone's weights (``.weights.h5``), as ``course_cnn(weights=path)`` reads them."""
+    if not isinstance(backbone, keras.Model):
+        checks.fail("backbone", "a Keras model", checks.Received(type(backbone).__name__))
+    if not isinstance(path, (str, os.PathLike)):
+        checks.fail("path", "a file path ending in '.weights.h5'", path)
     path = Path(path)
     if not path.name.endswith(".weights.h5"):
         raise ValueError(f"path must end in '.weights.h5' (Keras's weights format), got {path.name!r}.")
@@ -197,14 +205,31 @@ def _weights_file(name: str, input_shape: tuple[int, int, int]) -> tuple[str, st
     return file, entry.keras_weights_url.rsplit("/", 1)[0] + "/" + file
 
 
+# MD5s Keras itself checks the no-top weight files against (keras.applications' file_hash);
+# MobileNetV2's are unpublished: its file is parsed as HDF5, then trusted on first use.
+_KERAS_MD5 = {
+    "resnet50_weights_tf_dim_ordering_tf_kernels_notop.h5": "4d473c1dd8becc155b73f8504c6f6626",
+    "vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5": "6d6bbae143d832006294945121d1f1fc",
+    "densenet121_weights_tf_dim_ordering_tf_kernels_notop.h5": "30ee3e1110167f948a6b9946edeeb738",
+    "efficientnetb0_notop.h5": "50bc09e76180e00e4465e1a485ddc09d",
+}
+_WEIGHTS_FOLDER = "keras-applications"
+
+
 def _download(file: str, url: str) -> str:
-    """Download through Keras's cache (``~/.keras/models``); separate so tests can stub it."""
-    return keras.utils.get_file(file, url, cache_subdir="models")
+    """Download with the course's downloader (per-file deadline, verified, atomic, a clear
+    error) into ``data_dir()/keras-applications``; separate so tests can stub it."""
+    from ..data.download import fetch
+    from ..data.readers import check_hdf5
+
+    return str(fetch(url, file, md5=_KERAS_MD5.get(file), dataset=_WEIGHTS_FOLDER,
+                     validate=check_hdf5))
 
 
 def _find_or_fetch(name: str, input_shape: tuple[int, int, int]) -> str:
     file, url = _weights_file(name, input_shape)
-    candidates = [data_dir() / file, _keras_home() / "models" / file]
+    candidates = [data_dir() / file, _keras_home() / "models" / file,
+                  data_dir() / _WEIGHTS_FOLDER / file]
     for path in candidates:
         if path.is_file():
             return str(path)
@@ -224,9 +249,10 @@ def _check_input_shape(input_shape, name: str) -> tuple[int, int, int]:
         shape = tuple(int(s) for s in input_shape)
     except (TypeError, ValueError):
         shape = ()
-    if len(shape) != 3 or shape[-1] != 3 or min(shape[:2]) < 32:
-        raise ValueError(f"input_shape must be (height, width, 3) with height and width >= 32 "
-                         f"for {name}, got {input_shape!r}.")
+    if len(shape) != 3 or shape[-1] != 3 or min(shape[:2]) < 32 \
+            or max(shape[:2]) > checks.LIMITS["image_side"]:
+        checks.fail("input_shape", f"(height, width, 3) with height and width from 32 to "
+                                   f"{checks.LIMITS['image_side']} for {name}", input_shape)
     return shape
 
 
@@ -247,6 +273,7 @@ def imagenet_backbone(name: str, pretrained: bool = True, *,
     Returns a model from [0, 1] RGB images ``(N, H, W, 3)`` to pooled features
     ``(N, features)``; the application's preprocessing is inside it.
     """
+    pretrained = checks.flag(pretrained, "pretrained")
     name = canonical_name(name)
     if name == "course_cnn":
         raise ValueError("name='course_cnn' is not an ImageNet backbone; use course_cnn() "
@@ -264,6 +291,7 @@ def imagenet_backbone(name: str, pretrained: bool = True, *,
 
 def get_backbone(name: str, pretrained: bool = True, **kwargs: Any) -> keras.Model:
     """Any course backbone by name: ``"course_cnn"`` or an ImageNet one (see :data:`BACKBONES`)."""
+    pretrained = checks.flag(pretrained, "pretrained")
     name = canonical_name(name)
     if name == "course_cnn":
         return course_cnn(pretrained, **kwargs)
@@ -276,10 +304,28 @@ def get_backbone(name: str, pretrained: bool = True, **kwargs: Any) -> keras.Mod
 
 def feature_dim(backbone: keras.Model) -> int:
     """Size of the feature vector a backbone produces."""
+    if not isinstance(backbone, keras.Model):
+        checks.fail("backbone", "a Keras model", checks.Received(type(backbone).__name__))
     shape = backbone.output_shape
     if len(shape) != 2 or shape[-1] is None:
         raise ValueError(f"backbone must output flat feature vectors (N, D), got {shape}.")
     return int(shape[-1])
+
+
+def _classifier_outputs(model: Any) -> int | None:
+    """How many classes ``model`` scores; the contract's error for a non-model or a backbone
+    (a model ending in global pooling outputs features, not class logits)."""
+    if not isinstance(model, keras.Model):
+        checks.fail("model", "a Keras model", checks.Received(type(model).__name__))
+    last = model.layers[-1] if model.layers else None
+    while isinstance(last, keras.Model) and last.layers:
+        last = last.layers[-1]
+    if isinstance(last, (layers.GlobalAveragePooling2D, layers.GlobalMaxPooling2D)):
+        checks.classifier_expected("model", model.output_shape[-1])
+    try:
+        return int(model.output_shape[-1])
+    except (AttributeError, TypeError, ValueError, IndexError):
+        return None
 
 
 def build_classifier(backbone: keras.Model, num_classes: int, *, freeze_backbone: bool = True,
@@ -298,16 +344,21 @@ def build_classifier(backbone: keras.Model, num_classes: int, *, freeze_backbone
             :class:`tlhelpers.keras.layers.InferenceMode`, since Keras 3's ``fit`` overrides a
             plain ``backbone(x, training=False)`` of an unfrozen nested model), so its
             BatchNorm layers use and keep their pretrained statistics even while the
-            backbone is fine-tuned (COURSE.md §5 item 15). Leave it on for any pretrained backbone;
-            turn it off only to train a backbone from scratch, whose BatchNorm must learn
-            its statistics.
+            backbone is fine-tuned (COURSE.md §5 item 15); scale and shift still learn.
+            ``False``: BatchNorm trains with the rest (batch statistics, moving statistics
+            re-estimated on the target), as a backbone trained from scratch needs. For
+            fine-tuning a pretrained backbone neither is right everywhere: Lesson 01
+            (section 7) measures both on few and many labels and on a close and a shifted
+            target; measure it on your data. Re-estimating the statistics on the target is
+            also a domain-adaptation method (AdaBN, Li et al. 2016).
     """
     if not isinstance(backbone, keras.Model):
-        raise TypeError(f"backbone must be a Keras model, got {type(backbone).__name__}.")
-    if isinstance(num_classes, bool) or not isinstance(num_classes, (int, np.integer)) or num_classes < 2:
-        raise ValueError(f"num_classes must be an integer >= 2, got {num_classes!r}.")
-    if not 0.0 <= float(dropout) < 1.0:
-        raise ValueError(f"dropout must lie in [0, 1), got {dropout!r}.")
+        checks.fail("backbone", "a Keras model", checks.Received(type(backbone).__name__))
+    num_classes = checks.integer(num_classes, "num_classes", minimum=2,
+                                 maximum=checks.LIMITS["num_classes"])
+    dropout = checks.fraction(dropout, "dropout")
+    freeze_backbone = checks.flag(freeze_backbone, "freeze_backbone")
+    bn_inference = checks.flag(bn_inference, "bn_inference")
     feature_dim(backbone)  # checks the backbone outputs feature vectors
     if freeze_backbone:
         freeze(backbone)
@@ -353,15 +404,18 @@ def extract_features(backbone: keras.Model, data, batch_size: int = 256,
     from tqdm.auto import tqdm
 
     batch_size = positive_int(batch_size, "batch_size")
+    feature_dim(backbone)
+    checks.image_batch(data, "data", expected=checks.model_input_shape(backbone))
     x = _as_images(data, backbone)
-    out = np.empty((len(x), feature_dim(backbone)), dtype=np.float32)
+    dim = feature_dim(backbone)
+    from .training import _inference_function  # training imports this module
+
+    forward = _inference_function(backbone)  # traced once per backbone, for every batch size
     starts = range(0, len(x), batch_size)
-    for i in tqdm(starts, desc=f"features ({backbone.name})", unit="batch", disable=not progress,
-                  leave=False):
-        batch = x[i:i + batch_size]
-        n = len(batch)
-        if 0 < n < batch_size and len(x) > batch_size:  # pad: one traced shape, no retracing
-            batch = np.concatenate([batch, np.zeros((batch_size - n, *batch.shape[1:]), np.float32)])
-        out[i:i + n] = np.asarray(backbone.predict_on_batch(batch))[:n]
-    return out
+    # Fetched once at the end, so a GPU never waits for the host between batches.
+    outputs = [forward(x[i:i + batch_size]) for i in tqdm(
+        starts, desc=f"features ({backbone.name})", unit="batch", disable=not progress, leave=False)]
+    if not outputs:
+        return np.empty((0, dim), dtype=np.float32)
+    return np.concatenate([np.asarray(o, dtype=np.float32) for o in outputs])
 

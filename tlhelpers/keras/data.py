@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 import tensorflow as tf
 
+from .. import checks
 from ..checks import positive_int
 from ..data.dataset import Dataset
 
@@ -24,6 +25,9 @@ def _check(ds: Dataset, batch_size: int, seed: int) -> None:
     batch_size = positive_int(batch_size, "batch_size")
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
         raise ValueError(f"seed must be a non-negative integer, got {seed!r}.")
+    if ds.is_text:
+        return
+    checks.image_batch(ds.x, "ds", allow_empty=True)
 
 
 def to_tf_dataset(ds: Dataset, batch_size: int = 64, *, shuffle: bool = False, seed: int = 0,
@@ -42,6 +46,9 @@ def to_tf_dataset(ds: Dataset, batch_size: int = 64, *, shuffle: bool = False, s
         drop_remainder: drop the last, smaller batch (mirrors ``drop_last`` in PyTorch).
     """
     _check(ds, batch_size, seed)
+    shuffle, drop_remainder = checks.flag(shuffle, "shuffle"), checks.flag(drop_remainder, "drop_remainder")
+    if augment is not None and not callable(augment):
+        checks.fail("augment", "a function or layer applied to each batch", augment)
     y = np.asarray(ds.y, dtype=np.int64)
     if ds.is_text:
         x = tf.constant(list(ds.x), dtype=tf.string)

@@ -39,6 +39,9 @@ def mixed_precision(enabled: bool = True) -> str:
     refused with a warning and float32 stays. Build models *after* calling this, and
     give the last layer ``dtype="float32"`` so logits and softmax stay in full precision.
     """
+    from .. import checks
+
+    enabled = checks.flag(enabled, "enabled")
     if enabled and not tf.config.list_physical_devices("GPU"):
         warnings.warn("mixed precision needs a GPU; staying in float32 on this CPU.", stacklevel=2)
         enabled = False

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import keras
 
+from .. import checks
+
 ACTIVATIONS = ("relu", "gelu", "tanh", "sigmoid", "linear")
 
 
@@ -18,9 +20,8 @@ class AdaptiveLayer(keras.layers.Layer):
 
     def __init__(self, units: int, activation: str = "relu", **kwargs):
         super().__init__(**kwargs)
-        if not isinstance(units, int) or units < 1:
-            raise ValueError(f"units must be a positive integer, got {units!r}.")
-        if activation not in ACTIVATIONS:
+        units = checks.positive_int(units, "units", maximum=checks.LIMITS["units"])
+        if not isinstance(activation, str) or activation not in ACTIVATIONS:
             raise ValueError(f"activation must be one of {', '.join(ACTIVATIONS)}, got {activation!r}.")
         self.units = units
         self.activation_name = activation
@@ -51,6 +52,8 @@ class InferenceMode(keras.layers.Layer):
     """
 
     def __init__(self, inner: keras.layers.Layer, **kwargs):
+        if not isinstance(inner, keras.layers.Layer):
+            checks.fail("inner", "a Keras layer or model", checks.Received(type(inner).__name__))
         super().__init__(**kwargs)
         self.inner = inner
 

@@ -15,6 +15,7 @@ from collections.abc import Iterator
 import keras
 import numpy as np
 
+from .. import checks
 from ..params import ParamCounts
 
 # Layers whose non-trainable variables are statistics rather than frozen weights.
@@ -25,7 +26,7 @@ _STATEFUL = (keras.layers.BatchNormalization, keras.layers.Normalization)
 
 def _check_model(model: object) -> None:
     if not isinstance(model, keras.layers.Layer):
-        raise TypeError(f"model must be a Keras model or layer, got {type(model).__name__}.")
+        checks.fail("model", "a Keras model or layer", checks.Received(type(model).__name__))
 
 
 def walk_layers(model: keras.layers.Layer) -> Iterator[keras.layers.Layer]:
@@ -91,6 +92,9 @@ def unfreeze(model: keras.layers.Layer, *, from_layer: int | str | None = None,
     Remember to ``compile()`` again.
     """
     _check_model(model)
+    bn_trainable = checks.flag(bn_trainable, "bn_trainable")
+    if from_layer is not None and (isinstance(from_layer, bool) or not isinstance(from_layer, (int, str))):
+        checks.fail("from_layer", "a layer index (int) or a layer name (str)", from_layer)
     layers = getattr(model, "layers", None)
     if from_layer is not None and not layers:
         raise ValueError("from_layer needs a model with a .layers list.")

@@ -2,23 +2,36 @@
 :mod:`tlhelpers.torch.training` so both tracks train with the same recipe and report the
 same numbers.
 
-``fit`` is ``model.compile`` + ``model.fit`` with the course's defaults: Adam (decoupled
-weight decay when asked), cross-entropy on **logits**, accuracy as a fraction, optional
-per-step cosine learning-rate decay, optional augmentation redrawn every epoch, one
-progress bar over epochs. Data is a :class:`tlhelpers.data.Dataset`, an ``(x, y)`` pair
-of NHWC arrays in [0, 1] and int labels, or (without augmentation) a ``tf.data.Dataset``.
+``fit`` compiles the model with the course's defaults: Adam (decoupled weight decay when
+asked), cross-entropy on **logits**, accuracy as a fraction, optional per-step cosine
+learning-rate decay, optional augmentation redrawn every epoch, one progress bar over
+epochs. Data is a :class:`tlhelpers.data.Dataset`, an ``(x, y)`` pair of NHWC arrays in
+[0, 1] and int labels, or (without augmentation) a ``tf.data.Dataset``.
+
+Speed: ``fit`` computes what ``model.fit`` computes, one traced ``tf.function`` step per
+batch, but without ``model.fit``'s per-call machinery, and it traces each architecture
+once (models built from Keras's own layers share the step); ``predict`` and
+``extract_features`` trace one forward pass per model for every batch size. On the
+course's small models and datasets this makes the Keras track as fast as PyTorch's
+(``python -m benchmarks --micro`` and ``--experiments`` measure it). XLA stays off:
+compiling each of many small models costs more than it saves.
 """
 
 from __future__ import annotations
 
+import json
 import math
+import re
+from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any
 
 import keras
 import numpy as np
 
+from .. import checks
 from ..checks import positive_int
+from .backbones import _classifier_outputs
 
 __all__ = ["evaluate", "fit", "predict"]
 
@@ -81,6 +94,15 @@ def fit(model: keras.Model, data: Any, *, epochs: int = 1, batch_size: int = 64,
 
     epochs = positive_int(epochs, "epochs")
     batch_size = positive_int(batch_size, "batch_size")
+    # The argument contract (tlhelpers.checks), the same in both tracks, before Keras runs.
+    lr = checks.positive_number(lr, "lr")
+    weight_decay = checks.number(weight_decay, "weight_decay", minimum=0.0)
+    checks.one_of(schedule, "schedule", (None, "cosine"))
+    seed = None if seed is None else checks.non_negative_int(seed, "seed")
+    outputs, shape = _classifier_outputs(model), checks.model_input_shape(model)
+    for what, given in (("data", data), ("validation", validation)):
+        if given is not None and not _is_tf_dataset(given):
+            checks.image_data(given, what, expected=shape, num_classes=outputs)
     if seed is not None:
         keras.utils.set_random_seed(int(seed))
     if _is_tf_dataset(data):
@@ -107,37 +129,264 @@ def fit(model: keras.Model, data: Any, *, epochs: int = 1, batch_size: int = 64,
         bar.update(1)
         bar.set_postfix({k: f"{v[-1]:.3f}" for k, v in history.items()})
 
-    callback = keras.callbacks.LambdaCallback(on_epoch_end=lambda epoch, logs: record(logs))
+    model.__dict__.pop("_tlh_inference", None)  # recompiled: trace inference afresh
+    step = _train_step(model, _input_signature(data, x))
+    rng = np.random.default_rng(seed if seed is not None else np.random.randint(2**31))
+    pipelined = _gpu_visible()
     try:
-        if x is None:
-            model.fit(data, epochs=epochs, verbose=0, callbacks=[callback])
-        elif augment is None:
-            model.fit(x, y, batch_size=batch_size, epochs=epochs, shuffle=True, verbose=0,
-                      callbacks=[callback])
-        else:  # a fresh augmented copy of the data every epoch, one optimizer throughout
-            for epoch in range(epochs):
-                x_epoch = augment(x)
+        for _ in range(epochs):
+            step.reset()
+            if x is None:
+                for xb, yb in data:
+                    step(xb, yb)
+            else:
+                x_epoch = x if augment is None else augment(x)
                 if x_epoch.shape != x.shape:
                     raise ValueError(f"augment changed the shape of the images: {x.shape} -> {x_epoch.shape}.")
-                model.fit(x_epoch, y, batch_size=batch_size, epochs=epoch + 1, initial_epoch=epoch,
-                          shuffle=True, verbose=0, callbacks=[callback])
+                for xb, yb in _batches(np.asarray(x_epoch, dtype=np.float32), y, rng.permutation(len(y)),
+                                       batch_size, pipelined):
+                    step(xb, yb)
+            if validation is not None:
+                step.store(model)
+            record(step.result())
     finally:
+        step.store(model)
         bar.close()
     return history
+
+
+def _gpu_visible() -> bool:
+    import tensorflow as tf
+
+    return bool(tf.config.list_physical_devices("GPU"))
+
+
+def _batches(x: np.ndarray, y: np.ndarray, order: np.ndarray, batch_size: int, pipelined: bool):
+    """The epoch's batches, ``x[order]`` cut every ``batch_size``.
+
+    ``pipelined`` (on a GPU): the same batches from a prefetching ``tf.data`` pipeline, so
+    the next batch is prepared on the host while the GPU runs the current step.
+    """
+    if pipelined:
+        import tensorflow as tf
+
+        yield from tf.data.Dataset.from_tensor_slices((x[order], y[order])).batch(batch_size) \
+            .prefetch(tf.data.AUTOTUNE)
+        return
+    for i in range(0, len(order), batch_size):
+        idx = order[i:i + batch_size]
+        yield x[idx], y[idx]
+
+
+class _TrainStep:
+    """One optimizer step as a single traced ``tf.function``, plus the epoch's running sums.
+
+    What ``model.fit`` does per step (forward with ``training=True``, cross-entropy from
+    logits plus the model's own regularisation losses, loss scaling under mixed precision,
+    ``apply_gradients``), without ``fit``'s per-epoch and per-step machinery (data
+    adapters, iterators, callbacks, metric objects), which costs more than the step itself
+    for the course's small models. The input signature has a free batch dimension, so a
+    smaller last batch does not trace the step a second time; the sums stay on the device,
+    so nothing waits for the GPU until the epoch ends.
+    """
+
+    def __init__(self, model: keras.Model, signature: list | None) -> None:
+        import tensorflow as tf
+
+        self.model = model
+        optimizer = model.optimizer
+        trainable = model.trainable_variables
+        optimizer.build(trainable)  # create the slots now, not inside the trace (no second trace)
+        self._fresh_optimizer = [v.numpy() for v in optimizer.variables]
+        loss_fn = model.loss
+        self.loss_sum = tf.Variable(0.0, dtype=tf.float64, trainable=False)
+        self.correct = tf.Variable(0.0, dtype=tf.float64, trainable=False)
+        self.seen = tf.Variable(0.0, dtype=tf.float64, trainable=False)
+        if not trainable:
+            import warnings
+
+            warnings.warn("The model does not have any trainable weights.", stacklevel=3)
+
+        def step(x, y):
+            y = tf.cast(y, tf.int64)
+            with tf.GradientTape() as tape:
+                logits = model(x, training=True)
+                loss = loss_fn(y, logits)
+                if model.losses:
+                    loss = loss + tf.add_n([tf.cast(l, loss.dtype) for l in model.losses])
+                scaled = optimizer.scale_loss(loss)
+            if trainable:
+                optimizer.apply_gradients(zip(tape.gradient(scaled, trainable), trainable))
+            n = tf.cast(tf.shape(y)[0], tf.float64)
+            hits = tf.equal(tf.argmax(logits, axis=-1), y)
+            self.loss_sum.assign_add(tf.cast(loss, tf.float64) * n)
+            self.correct.assign_add(tf.reduce_sum(tf.cast(hits, tf.float64)))
+            self.seen.assign_add(n)
+
+        self._step = tf.function(step, input_signature=signature, reduce_retracing=signature is None)
+
+    def __call__(self, x, y) -> None:
+        self._step(x, y)
+
+    def load(self, model: keras.Model) -> None:
+        """Start a fit of ``model``: its weights in, a fresh optimizer state (no-op for itself)."""
+        if model is not self.model:
+            for mine, theirs in zip(self.model.variables, model.variables):
+                mine.assign(theirs)
+            for v, fresh in zip(self.model.optimizer.variables, self._fresh_optimizer):
+                v.assign(fresh)
+
+    def store(self, model: keras.Model) -> None:
+        """The trained weights (and BatchNorm statistics, seed states) back into ``model``."""
+        if model is not self.model:
+            for mine, theirs in zip(self.model.variables, model.variables):
+                theirs.assign(mine)
+
+    def reset(self) -> None:
+        for v in (self.loss_sum, self.correct, self.seen):
+            v.assign(0.0)
+
+    def result(self) -> dict[str, float]:
+        seen = max(float(self.seen.numpy()), 1.0)
+        return {"loss": float(self.loss_sum.numpy()) / seen, "accuracy": float(self.correct.numpy()) / seen}
+
+
+# One traced step per architecture, not per model: Lesson 01 alone trains ~45 models of
+# ~10 architectures, and tracing plus graph optimisation costs as much as ~40 steps each.
+_STEPS: OrderedDict[str, _TrainStep] = OrderedDict()
+_STEPS_KEPT = 16                # least recently used architectures are dropped beyond this
+_STEPS_MAX_PARAMS = 5_000_000   # bigger models train long enough to pay for their own trace
+
+
+def _variables_spec(model: keras.Model) -> list[tuple]:
+    """Path, shape, dtype and trainability of every variable (seed generators numbered apart)."""
+    return [(re.sub(r"seed_generator_\d+", "seed_generator", v.path), tuple(v.shape), str(v.dtype),
+             bool(v.trainable)) for v in model.variables]
+
+
+def _architecture_key(model: keras.Model, signature: list | None) -> str | None:
+    """What a traced step of ``model`` computes, as a string, or None if that cannot be told.
+
+    Only models made entirely of Keras's own layers qualify: their configs (layer types,
+    settings, wiring, ``trainable`` flags, dtype policies) determine the computation. A
+    custom layer may keep state its config does not show, and a ``Lambda`` (or a lambda
+    activation) may close over Python values, so models holding either are never shared.
+    Layer names stay in the key (models with automatic names such as ``dense_7`` do not
+    share; the course's models name every layer); the optimizer's automatic name does not.
+    """
+    from .params import walk_layers
+
+    if model.count_params() > _STEPS_MAX_PARAMS:
+        return None
+    if not all(type(layer).__module__.startswith("keras.") for layer in walk_layers(model)):
+        return None
+    try:
+        architecture = keras.saving.serialize_keras_object(model)
+        architecture.pop("compile_config", None)  # optimizer and loss: below, without names
+        config = json.dumps([architecture, _unnamed(keras.saving.serialize_keras_object(model.optimizer)),
+                             _unnamed(keras.saving.serialize_keras_object(model.loss))],
+                            sort_keys=True, default=str)
+    except Exception:  # noqa: BLE001 - anything that does not serialise is simply not shared
+        return None
+    if '"Lambda"' in config or "__lambda__" in config:
+        return None
+    return json.dumps([config, _variables_spec(model), repr(signature)])
+
+
+def _unnamed(config: Any) -> Any:
+    """A config without its names (``adam_3``: a counter, not a setting)."""
+    if isinstance(config, dict):
+        return {k: _unnamed(v) for k, v in config.items() if k != "name"}
+    if isinstance(config, list):
+        return [_unnamed(v) for v in config]
+    return config
+
+
+def _train_step(model: keras.Model, signature: list | None) -> _TrainStep:
+    """The traced step for ``model``'s architecture, loaded with ``model``'s weights.
+
+    The step runs on a private copy of the architecture (a template): ``load`` copies the
+    model's variables in and resets the optimizer, ``store`` copies the result back. Same
+    graph, same values: the same numbers as a step traced for ``model`` itself.
+    """
+    key = _architecture_key(model, signature)
+    if key is None:
+        return _TrainStep(model, signature)
+    step = _STEPS.pop(key, None)
+    if step is None:
+        template = keras.models.clone_model(model)
+        if _variables_spec(template) != _variables_spec(model):
+            return _TrainStep(model, signature)
+        template.compile(optimizer=keras.optimizers.deserialize(keras.optimizers.serialize(model.optimizer)),
+                         loss=model.loss)
+        step = _TrainStep(template, signature)
+    _STEPS[key] = step
+    while len(_STEPS) > _STEPS_KEPT:
+        _STEPS.popitem(last=False)
+    step.load(model)
+    return step
+
+
+def _input_signature(data: Any, x: np.ndarray | None) -> list | None:
+    """Specs with a free batch dimension, so every batch size shares one traced graph."""
+    import tensorflow as tf
+
+    if x is not None:
+        return [tf.TensorSpec((None, *x.shape[1:]), tf.float32), tf.TensorSpec((None,), tf.int64)]
+    spec = data.element_spec
+    if not isinstance(spec, tuple) or len(spec) != 2:
+        raise ValueError("a tf.data.Dataset given to fit must yield (images, labels) batches, "
+                         f"got elements {spec}.")
+    return None  # tf.data batches already have a free batch dimension
+
+
+def _inference_function(model: keras.Model):
+    """``x -> model(x, training=False)`` traced once per model for any batch size.
+
+    Kept on the model (like Keras's own ``predict_function``) and dropped when
+    :func:`fit` recompiles it. ``model.predict`` traces its own function per model and
+    again for every new batch shape, and runs a data adapter and an iterator per call;
+    for the course's small models and arrays that machinery costs more than the forward
+    pass.
+    """
+    import tensorflow as tf
+
+    fn = getattr(model, "_tlh_inference", None)
+    if fn is None:
+        signature = None
+        shape = getattr(model, "input_shape", None)
+        if isinstance(shape, tuple) and shape and all(isinstance(d, (int, type(None))) for d in shape):
+            signature = [tf.TensorSpec((None, *shape[1:]), tf.float32)]
+        fn = tf.function(lambda x: model(x, training=False), input_signature=signature,
+                         reduce_retracing=signature is None)
+        object.__setattr__(model, "_tlh_inference", fn)  # not a tracked Keras attribute
+    return fn
 
 
 def predict(model: keras.Model, data: Any, batch_size: int = 256) -> np.ndarray:
     """The model's outputs (logits) for every image of ``data``, in inference mode."""
     batch_size = positive_int(batch_size, "batch_size")
+    if not isinstance(model, keras.Model):
+        checks.fail("model", "a Keras model", checks.Received(type(model).__name__))
+    checks.image_batch(data[0] if isinstance(data, (tuple, list)) and len(data) == 2 else data,
+                       "data", expected=checks.model_input_shape(model))
     x = getattr(data, "x", data)
     if isinstance(data, (tuple, list)) and len(data) == 2:
         x = data[0]
     x = np.asarray(x, dtype=np.float32)
-    return np.asarray(model.predict(x, batch_size=batch_size, verbose=0))
+    forward = _inference_function(model)
+    # Results are fetched once at the end, so a GPU never waits for the host between batches.
+    outputs = [forward(x[i:i + batch_size]) for i in range(0, len(x), batch_size)]
+    if not outputs:
+        return np.asarray(model.predict(x, batch_size=batch_size, verbose=0))
+    return np.concatenate([np.asarray(o) for o in outputs])
 
 
 def evaluate(model: keras.Model, data: Any, batch_size: int = 256) -> dict[str, float]:
     """Mean cross-entropy (from logits) and accuracy (a fraction) on ``data``."""
+    batch_size = positive_int(batch_size, "batch_size")
+    checks.image_data(data, "data", expected=checks.model_input_shape(model),
+                      num_classes=_classifier_outputs(model))
     x, y = _as_xy(data)
     logits = predict(model, x, batch_size=batch_size).astype(np.float64)
     if logits.ndim != 2 or logits.shape[1] < 2:

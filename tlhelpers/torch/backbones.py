@@ -27,6 +27,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from .. import checks
 from ..checks import positive_int
 from ..data.cache import data_dir
 from ..zoo import (BACKBONES, COURSE_CNN, IMAGENET_ZOO, BackboneUnavailableError,
@@ -136,6 +137,9 @@ def course_cnn(pretrained: bool = True, *, weights: str | os.PathLike | None = N
     Input: float images in [0, 1], shape ``(N, 3, 32, 32)``. Output: ``(N, 128)``.
     The model is returned in eval mode.
     """
+    pretrained = checks.flag(pretrained, "pretrained")
+    if weights is not None and not isinstance(weights, (str, os.PathLike)):
+        checks.fail("weights", "a path to a .pt file", weights)
     model = CourseCNN()
     if weights is not None or pretrained:
         path = Path(weights) if weights is not None else course_weights_path("torch")
@@ -150,6 +154,10 @@ def course_cnn(pretrained: bool = True, *, weights: str | os.PathLike | None = N
 
 def save_backbone_weights(backbone: nn.Module, path: str | os.PathLike) -> Path:
     """Save a backbone's ``state_dict`` (``.pt``), as ``course_cnn(weights=path)`` reads it."""
+    if not isinstance(backbone, nn.Module):
+        checks.fail("backbone", "a torch.nn.Module", checks.Received(type(backbone).__name__))
+    if not isinstance(path, (str, os.PathLike)):
+        checks.fail("path", "a file path ending in '.pt'", path)
     path = Path(path)
     if path.suffix != ".pt":
         raise ValueError(f"path must end in '.pt', got {path.name!r}.")
@@ -173,6 +181,11 @@ class ImageNetBackbone(nn.Module):
     STD = (0.229, 0.224, 0.225)
 
     def __init__(self, body: nn.Module, out_features: int, name: str) -> None:
+        if not isinstance(body, nn.Module):
+            checks.fail("body", "a torch.nn.Module", checks.Received(type(body).__name__))
+        out_features = checks.positive_int(out_features, "out_features")
+        if not isinstance(name, str):
+            checks.fail("name", "a backbone name (str)", name)
         super().__init__()
         self.body = body
         self.out_features = out_features
@@ -253,6 +266,7 @@ def imagenet_backbone(name: str, pretrained: bool = True) -> ImageNetBackbone:
     import. Returns a module from [0, 1] images ``(N, 3, H, W)`` (224×224 is what the
     weights were trained at) to ``(N, out_features)``, in eval mode.
     """
+    pretrained = checks.flag(pretrained, "pretrained")
     name = canonical_name(name)
     if name == "course_cnn":
         raise ValueError("name='course_cnn' is not an ImageNet backbone; use course_cnn() "
@@ -269,6 +283,7 @@ def imagenet_backbone(name: str, pretrained: bool = True) -> ImageNetBackbone:
 
 def get_backbone(name: str, pretrained: bool = True, **kwargs: Any) -> nn.Module:
     """Any course backbone by name: ``"course_cnn"`` or an ImageNet one (see :data:`BACKBONES`)."""
+    pretrained = checks.flag(pretrained, "pretrained")
     name = canonical_name(name)
     if name == "course_cnn":
         return course_cnn(pretrained, **kwargs)
@@ -281,6 +296,8 @@ def get_backbone(name: str, pretrained: bool = True, **kwargs: Any) -> nn.Module
 
 def feature_dim(backbone: nn.Module) -> int:
     """Size of the feature vector a backbone produces (its ``out_features``)."""
+    if not isinstance(backbone, nn.Module):
+        checks.fail("backbone", "a torch.nn.Module", checks.Received(type(backbone).__name__))
     dim = getattr(backbone, "out_features", None)
     if not isinstance(dim, int):
         raise ValueError(f"backbone must have an integer out_features attribute (the feature size); "
@@ -292,6 +309,10 @@ class Classifier(nn.Module):
     """``backbone`` -> optional dropout -> linear ``head`` giving logits."""
 
     def __init__(self, backbone: nn.Module, num_classes: int, dropout: float = 0.0) -> None:
+        num_classes = checks.integer(num_classes, "num_classes", minimum=2,
+                                     maximum=checks.LIMITS["num_classes"])
+        dropout = checks.fraction(dropout, "dropout")
+        feature_dim(backbone)
         super().__init__()
         self.backbone = backbone
         self.dropout = nn.Dropout(dropout) if dropout else nn.Identity()
@@ -332,17 +353,23 @@ def build_classifier(backbone: nn.Module, num_classes: int, *, freeze_backbone: 
             eval mode that survives ``model.train()`` (COURSE.md §5 item 16). Give the
             optimizer only the trainable parameters.
         dropout: dropout rate on the features before the head (0 = none).
-        bn_inference: keep the backbone's BatchNorm layers in eval mode even when the
-            backbone is fine-tuned (the PyTorch twin of Keras's ``training=False``), so the
-            pretrained statistics are used and kept. Turn it off only to train a backbone
-            from scratch.
+        bn_inference: when the backbone is not frozen (fine-tuning), keep its BatchNorm
+            layers in eval mode (the PyTorch twin of Keras's ``training=False``): the
+            pretrained statistics are used and never updated, while scale and shift still
+            learn. ``False``: BatchNorm trains with the rest (batch statistics, running
+            statistics re-estimated on the target), as a backbone trained from scratch
+            needs. For fine-tuning a pretrained backbone neither is right everywhere:
+            Lesson 01 (section 7) measures both on few and many labels and on a close and
+            a shifted target; measure it on your data. Re-estimating the statistics on the
+            target is also a domain-adaptation method (AdaBN, Li et al. 2016).
     """
     if not isinstance(backbone, nn.Module):
-        raise TypeError(f"backbone must be a torch.nn.Module, got {type(backbone).__name__}.")
-    if isinstance(num_classes, bool) or not isinstance(num_classes, (int, np.integer)) or num_classes < 2:
-        raise ValueError(f"num_classes must be an integer >= 2, got {num_classes!r}.")
-    if not 0.0 <= float(dropout) < 1.0:
-        raise ValueError(f"dropout must lie in [0, 1), got {dropout!r}.")
+        checks.fail("backbone", "a torch.nn.Module", checks.Received(type(backbone).__name__))
+    num_classes = checks.integer(num_classes, "num_classes", minimum=2,
+                                 maximum=checks.LIMITS["num_classes"])
+    dropout = checks.fraction(dropout, "dropout")
+    freeze_backbone = checks.flag(freeze_backbone, "freeze_backbone")
+    bn_inference = checks.flag(bn_inference, "bn_inference")
     feature_dim(backbone)
     if freeze_backbone:
         freeze(backbone)
@@ -350,6 +377,40 @@ def build_classifier(backbone: nn.Module, num_classes: int, *, freeze_backbone: 
         _keep_bn_in_eval(backbone)
     model = Classifier(backbone, int(num_classes), float(dropout))
     return model
+
+
+def _classifier_outputs(model: Any) -> int | None:
+    """How many classes ``model`` scores (None when it does not say); the contract's error
+    for a non-module or a course backbone, which outputs features, not class logits."""
+    if not isinstance(model, nn.Module):
+        checks.fail("model", "a torch.nn.Module", checks.Received(type(model).__name__))
+    if isinstance(model, (CourseCNN, ImageNetBackbone)):
+        checks.classifier_expected("model", model.out_features)
+    if isinstance(model, Classifier):
+        return model.head.out_features
+    if isinstance(model, nn.Sequential) and len(model) and isinstance(model[-1], nn.Linear):
+        return model[-1].out_features
+    return None
+
+
+def _check_images(data: Any, model: nn.Module, what: str = "data", *, with_labels: bool = False,
+                  num_classes: int | None = None) -> None:
+    """The contract's image (and label) checks (:mod:`tlhelpers.checks`), for NumPy arrays in
+    the course's NHWC form and for NCHW tensors alike."""
+    x, y = getattr(data, "x", data), getattr(data, "y", None)
+    if with_labels and isinstance(data, (tuple, list)) and len(data) == 2:
+        x, y = data
+    tensor = isinstance(x, torch.Tensor)
+    if tensor:
+        x = x.detach().float().cpu().numpy()
+    if isinstance(y, torch.Tensor):
+        y = y.cpu().numpy()
+    expected = checks.model_input_shape(model)
+    if with_labels:
+        checks.image_data(data if y is None else (x, y), what, expected=expected,
+                          num_classes=num_classes, channels_first=tensor)
+    else:
+        checks.image_batch(x, what, expected=expected, channels_first=tensor)
 
 
 def _model_device(model: nn.Module) -> torch.device:
@@ -407,18 +468,18 @@ def extract_features(backbone: nn.Module, data: Any, batch_size: int = 256,
     """
     from tqdm.auto import tqdm
 
+    from .training import _forward_batches
+
     batch_size = positive_int(batch_size, "batch_size")
     dim = feature_dim(backbone)
+    _check_images(data, backbone)
     x = _to_nchw(data, getattr(backbone, "input_shape", None))
     device = _model_device(backbone)
     was_training = backbone.training
     backbone.eval()
-    out = np.empty((len(x), dim), dtype=np.float32)
     try:
-        with torch.inference_mode():
-            for i in tqdm(range(0, len(x), batch_size), desc="features", unit="batch",
-                          disable=not progress, leave=False):
-                out[i:i + batch_size] = backbone(x[i:i + batch_size].to(device)).float().cpu().numpy()
+        out = _forward_batches(backbone, x, batch_size, device, lambda starts: tqdm(
+            starts, desc="features", unit="batch", disable=not progress, leave=False))
     finally:
         backbone.train(was_training)
-    return out
+    return out.numpy() if out is not None else np.empty((0, dim), dtype=np.float32)

@@ -17,6 +17,7 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader, Dataset as TorchDataset, TensorDataset
 
+from .. import checks
 from ..checks import positive_int
 from ..data.dataset import Dataset
 
@@ -25,6 +26,9 @@ class TextDataset(TorchDataset):
     """(text, label) pairs; :func:`collate_text` batches them as (list[str], LongTensor)."""
 
     def __init__(self, texts: list[str], labels: np.ndarray) -> None:
+        if isinstance(texts, str) or not all(isinstance(t, str) for t in texts):
+            checks.fail("texts", "a list of strings", texts)
+        checks.labels(labels, "labels", n=len(texts))
         self.texts = list(texts)
         self.labels = torch.as_tensor(np.asarray(labels, dtype=np.int64))
 
@@ -37,11 +41,17 @@ class TextDataset(TorchDataset):
 
 def collate_text(batch: list[tuple[str, torch.Tensor]]) -> tuple[list[str], torch.Tensor]:
     """A batch of texts as a list of strings (what tokenizers take) and int64 labels."""
+    if not isinstance(batch, (list, tuple)) or not batch or not all(
+            isinstance(b, (list, tuple)) and len(b) == 2 and isinstance(b[0], str) for b in batch):
+        checks.fail("batch", "a non-empty list of (text, label) pairs", batch)
     return [b[0] for b in batch], torch.stack([b[1] for b in batch])
 
 
 def to_tensors(ds: Dataset) -> tuple[torch.Tensor, torch.Tensor]:
     """Images as an ``(N, C, H, W)`` float32 tensor and labels as int64 (no copy of labels)."""
+    if not isinstance(ds, Dataset):
+        raise TypeError(f"ds must be a tlhelpers.data.Dataset, got {type(ds).__name__}; "
+                        "wrap arrays with tlhelpers.data.from_arrays(x, y).")
     if ds.is_text:
         raise ValueError(f"{ds.name!r} holds text; use to_dataloader, which yields lists of strings.")
     x = torch.from_numpy(np.ascontiguousarray(np.asarray(ds.x, dtype=np.float32)))
@@ -78,10 +88,16 @@ def to_dataloader(ds: Dataset, batch_size: int = 64, *, shuffle: bool = False, s
     batch_size = positive_int(batch_size, "batch_size")
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
         raise ValueError(f"seed must be a non-negative integer, got {seed!r}.")
+    shuffle, drop_remainder = checks.flag(shuffle, "shuffle"), checks.flag(drop_remainder, "drop_remainder")
+    if augment is not None and not callable(augment):
+        checks.fail("augment", "a function or module applied to each batch", augment)
+    if not ds.is_text:
+        checks.image_batch(ds.x, "ds", allow_empty=True)
     if num_workers is None:
         num_workers = _default_workers()
-    if num_workers < 0:
-        raise ValueError(f"num_workers must be >= 0, got {num_workers!r}.")
+    num_workers = checks.non_negative_int(num_workers, "num_workers")
+    if pin_memory is not None:
+        pin_memory = checks.flag(pin_memory, "pin_memory")
     if pin_memory is None:
         pin_memory = torch.cuda.is_available()
 

@@ -58,14 +58,30 @@ class MixedPrecision:
         return torch.autocast(device_type=self.device.type, dtype=self.dtype)
 
 
+_ACTIVE: MixedPrecision | None = None  # set by mixed_precision(); read by training and features
+
+
 def mixed_precision(enabled: bool = True, device: torch.device | str | None = None) -> MixedPrecision:
     """Mixed-precision settings for ``device`` (default: :func:`get_device`).
 
     CUDA uses bfloat16 where the GPU supports it (no loss scaling needed) and float16 with
     a gradient scaler otherwise. On a CPU the request is refused with a warning: autocast
     there is slower than float32 for the small models of this course.
+
+    Like Keras's global dtype policy, the settings stay in force until the next call:
+    :func:`tlhelpers.torch.training.fit`, ``predict`` and ``extract_features`` then run
+    under autocast on that device (``mixed_precision(False)`` turns it off).
     """
-    device = torch.device(device) if device is not None else get_device()
+    global _ACTIVE
+    from .. import checks
+
+    enabled = checks.flag(enabled, "enabled")
+    if device is not None and not isinstance(device, (str, torch.device)):
+        checks.fail("device", "a torch.device or a device name such as 'cuda'", device)
+    try:
+        device = torch.device(device) if device is not None else get_device()
+    except RuntimeError:
+        checks.fail("device", "a device name such as 'cpu', 'cuda' or 'mps'", device)
     dtype = None
     if enabled and device.type == "cuda":
         dtype = torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
@@ -74,4 +90,13 @@ def mixed_precision(enabled: bool = True, device: torch.device | str | None = No
                       stacklevel=2)
     scaler = torch.amp.GradScaler(device.type if device.type == "cuda" else "cpu",
                                   enabled=dtype is torch.float16)
-    return MixedPrecision(device=device, dtype=dtype, scaler=scaler)
+    settings = MixedPrecision(device=device, dtype=dtype, scaler=scaler)
+    _ACTIVE = settings if settings.enabled else None
+    return settings
+
+
+def current_mixed_precision(device: torch.device) -> MixedPrecision | None:
+    """The settings :func:`mixed_precision` turned on, if they are for ``device``'s type."""
+    if _ACTIVE is not None and _ACTIVE.device.type == torch.device(device).type:
+        return _ACTIVE
+    return None

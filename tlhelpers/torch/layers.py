@@ -5,6 +5,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from .. import checks
+
 ACTIVATIONS = {"relu": nn.ReLU, "gelu": nn.GELU, "tanh": nn.Tanh, "sigmoid": nn.Sigmoid, "linear": nn.Identity}
 
 
@@ -17,10 +19,9 @@ class AdaptiveLayer(nn.Module):
 
     def __init__(self, in_features: int, units: int, activation: str = "relu"):
         super().__init__()
-        for name, value in (("in_features", in_features), ("units", units)):
-            if not isinstance(value, int) or value < 1:
-                raise ValueError(f"{name} must be a positive integer, got {value!r}.")
-        if activation not in ACTIVATIONS:
+        in_features = checks.positive_int(in_features, "in_features", maximum=checks.LIMITS["units"])
+        units = checks.positive_int(units, "units", maximum=checks.LIMITS["units"])
+        if not isinstance(activation, str) or activation not in ACTIVATIONS:
             raise ValueError(f"activation must be one of {', '.join(ACTIVATIONS)}, got {activation!r}.")
         self.in_features, self.units, self.activation_name = in_features, units, activation
         self.kernel = nn.Parameter(torch.empty(in_features, units))
@@ -45,6 +46,8 @@ class InferenceMode(nn.Module):
     """
 
     def __init__(self, inner: nn.Module):
+        if not isinstance(inner, nn.Module):
+            checks.fail("inner", "a torch.nn.Module", checks.Received(type(inner).__name__))
         super().__init__()
         self.inner = inner.eval()
 

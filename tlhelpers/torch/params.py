@@ -12,6 +12,7 @@ import types
 
 from torch import nn
 
+from .. import checks
 from ..params import ParamCounts
 
 
@@ -19,7 +20,7 @@ from ..params import ParamCounts
 
 def _check_module(module: object) -> None:
     if not isinstance(module, nn.Module):
-        raise TypeError(f"model must be a torch.nn.Module, got {type(module).__name__}.")
+        checks.fail("model", "a torch.nn.Module", checks.Received(type(module).__name__))
 
 
 def count_parameters(model: nn.Module) -> ParamCounts:
@@ -70,6 +71,9 @@ def unfreeze(model: nn.Module, *, from_layer: int | str | None = None,
     trainable parameters.
     """
     _check_module(model)
+    bn_trainable = checks.flag(bn_trainable, "bn_trainable")
+    if from_layer is not None and (isinstance(from_layer, bool) or not isinstance(from_layer, (int, str))):
+        checks.fail("from_layer", "a layer index (int) or a layer name (str)", from_layer)
     for module in model.modules():
         module.__dict__.pop("train", None)
     model.requires_grad_(True)

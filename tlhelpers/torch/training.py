@@ -15,6 +15,7 @@ augmentation) a ``DataLoader`` yielding ``(images NCHW, labels)``.
 
 from __future__ import annotations
 
+import contextlib
 import math
 from collections.abc import Callable
 from typing import Any
@@ -23,9 +24,10 @@ import numpy as np
 import torch
 from torch import nn
 
+from .. import checks
 from ..checks import positive_int
-from .backbones import _model_device, _to_nchw
-from .device import get_device
+from .backbones import _check_images, _classifier_outputs, _model_device, _to_nchw
+from .device import current_mixed_precision, get_device
 
 __all__ = ["evaluate", "fit", "predict"]
 
@@ -78,8 +80,17 @@ def fit(model: nn.Module, data: Any, *, epochs: int = 1, batch_size: int = 64,
 
     epochs = positive_int(epochs, "epochs")
     batch_size = positive_int(batch_size, "batch_size")
-    if schedule not in (None, "cosine"):
-        raise ValueError(f"schedule must be None or 'cosine', got {schedule!r}.")
+    checks.one_of(schedule, "schedule", (None, "cosine"))
+    # The argument contract (tlhelpers.checks), the same in both tracks, before torch runs.
+    lr = checks.positive_number(lr, "lr")
+    weight_decay = checks.number(weight_decay, "weight_decay", minimum=0.0)
+    seed = None if seed is None else checks.non_negative_int(seed, "seed")
+    outputs = _classifier_outputs(model)
+    if device is not None and not isinstance(device, (str, torch.device)):
+        checks.fail("device", "a torch.device or a device name such as 'cuda'", device)
+    for what, given in (("data", data), ("validation", validation)):
+        if given is not None and not _is_loader(given):
+            _check_images(given, model, what, with_labels=True, num_classes=outputs)
     device = torch.device(device) if device is not None else get_device()
     model.to(device)
     params = [p for p in model.parameters() if p.requires_grad]
@@ -117,7 +128,7 @@ def fit(model: nn.Module, data: Any, *, epochs: int = 1, batch_size: int = 64,
     def batches():
         if _is_loader(data):
             for xb, yb in data:
-                yield xb.to(device, torch.float32), yb.to(device, torch.int64)
+                yield _to_device(xb, device, torch.float32), _to_device(yb, device, torch.int64)
             return
         order = rng.permutation(len(y))
         labels = torch.from_numpy(y)
@@ -131,27 +142,42 @@ def fit(model: nn.Module, data: Any, *, epochs: int = 1, batch_size: int = 64,
                 xb = torch.from_numpy(np.ascontiguousarray(x_epoch[idx].transpose(0, 3, 1, 2)))
             else:
                 xb = x_tensor[torch.from_numpy(idx)]
-            yield xb.to(device, torch.float32), labels[torch.from_numpy(idx)].to(device)
+            yield _to_device(xb, device, torch.float32), _to_device(labels[torch.from_numpy(idx)], device)
+
+    # Mixed precision only where tlhelpers.torch.mixed_precision() turned it on (a CUDA GPU).
+    precision = current_mixed_precision(device)
+    autocast = precision.autocast if precision is not None else contextlib.nullcontext
+    scaler = torch.amp.GradScaler("cuda") if precision is not None and precision.dtype is torch.float16 \
+        else None
 
     history: dict[str, list[float]] = {"loss": [], "accuracy": []}
     bar = tqdm(range(epochs), desc="fit", unit="epoch", disable=not progress, leave=False)
     for _ in bar:
         model.train()
-        loss_sum, correct, seen = 0.0, 0, 0
+        # Running sums stay on the device: no host-device synchronisation per step.
+        loss_sum = torch.zeros((), dtype=torch.float64, device=device)
+        correct = torch.zeros((), dtype=torch.int64, device=device)
+        seen = 0
         for xb, yb in batches():
-            logits = model(xb)
-            loss = loss_fn(logits, yb)
+            with autocast():
+                logits = model(xb)
+                loss = loss_fn(logits, yb)
             optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
+            if scaler is None:
+                loss.backward()
+                optimizer.step()
+            else:
+                scaler.scale(loss).backward()
+                scaler.step(optimizer)
+                scaler.update()
             if scheduler is not None:
                 scheduler.step()
             n = len(yb)
-            loss_sum += float(loss.detach()) * n
-            correct += int((logits.detach().argmax(1) == yb).sum())
+            loss_sum += loss.detach().double() * n
+            correct += (logits.detach().argmax(1) == yb).sum()
             seen += n
-        history["loss"].append(loss_sum / max(seen, 1))
-        history["accuracy"].append(correct / max(seen, 1))
+        history["loss"].append(float(loss_sum) / max(seen, 1))
+        history["accuracy"].append(int(correct) / max(seen, 1))
         if validation is not None:
             val = evaluate(model, validation, batch_size=max(batch_size, 256))
             history.setdefault("val_loss", []).append(val["loss"])
@@ -164,6 +190,11 @@ def fit(model: nn.Module, data: Any, *, epochs: int = 1, batch_size: int = 64,
 def predict(model: nn.Module, data: Any, batch_size: int = 256) -> np.ndarray:
     """The model's outputs (logits) for every image of ``data``, in eval mode, no gradients."""
     batch_size = positive_int(batch_size, "batch_size")
+    if not isinstance(model, nn.Module):
+        checks.fail("model", "a torch.nn.Module", checks.Received(type(model).__name__))
+    if not _is_loader(data):
+        _check_images(data[0] if isinstance(data, (tuple, list)) and len(data) == 2 else data,
+                      model)
     if _is_loader(data):
         chunks = [xb for xb, _ in data]
         x = torch.cat(chunks) if chunks else torch.empty(0)
@@ -176,18 +207,42 @@ def predict(model: nn.Module, data: Any, batch_size: int = 256) -> np.ndarray:
     device = _model_device(model)
     was_training = model.training
     model.eval()
-    out = []
     try:
-        with torch.inference_mode():
-            for i in range(0, len(x), batch_size):
-                out.append(model(x[i:i + batch_size].to(device, torch.float32)).float().cpu().numpy())
+        out = _forward_batches(model, x, batch_size, device)
     finally:
         model.train(was_training)
-    return np.concatenate(out) if out else np.empty((0,), dtype=np.float32)
+    return out.numpy() if out is not None else np.empty((0,), dtype=np.float32)
+
+
+def _to_device(t: torch.Tensor, device: torch.device, dtype: torch.dtype | None = None) -> torch.Tensor:
+    """``t`` on ``device``; to a CUDA GPU through pinned memory, without blocking the host."""
+    kwargs = {"dtype": dtype} if dtype is not None else {}
+    if device.type == "cuda" and t.device.type == "cpu":
+        t = t if t.is_pinned() else t.pin_memory()
+        return t.to(device, non_blocking=True, **kwargs)
+    return t.to(device, **kwargs)
+
+
+def _forward_batches(model: nn.Module, x: torch.Tensor, batch_size: int, device: torch.device,
+                     progress: Callable[[range], Any] = lambda starts: starts) -> torch.Tensor | None:
+    """``model(x)`` batch by batch under ``inference_mode`` (and the active mixed precision),
+    as float32 on the CPU. Results are gathered on the device and copied once at the end,
+    so a GPU never waits for the host between batches. ``None`` for no images."""
+    precision = current_mixed_precision(device)
+    autocast = precision.autocast if precision is not None else contextlib.nullcontext
+    out = []
+    with torch.inference_mode(), autocast():
+        for i in progress(range(0, len(x), batch_size)):
+            out.append(model(_to_device(x[i:i + batch_size], device, torch.float32)).float())
+    return torch.cat(out).cpu() if out else None
 
 
 def evaluate(model: nn.Module, data: Any, batch_size: int = 256) -> dict[str, float]:
     """Mean cross-entropy (from logits) and accuracy (a fraction) on ``data``."""
+    batch_size = positive_int(batch_size, "batch_size")
+    outputs = _classifier_outputs(model)
+    if not _is_loader(data):
+        _check_images(data, model, with_labels=True, num_classes=outputs)
     if _is_loader(data):
         y = torch.cat([yb for _, yb in data]).numpy().astype(np.int64)
         logits = predict(model, data, batch_size)
