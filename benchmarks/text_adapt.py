@@ -85,7 +85,7 @@ def main(argv: list[str] | None = None) -> int:
             for key, value in (*s.items(), ("seconds", seconds), ("trainable", trainable),
                                ("total", total)):
                 row[key].append(value)
-            print(f"seed {seed} {method}: acc {s['accuracy']:.3f}, {seconds:.0f} s "
+            print(f"seed {seed} {method}: acc {s['accuracy']:.3f}, {trainable:,} trainable, {seconds:.0f} s "
                   f"({time.perf_counter() - start:.0f} s in all)", flush=True)
 
     full_acc = np.mean(rows["full"]["accuracy"]) if "full" in rows else None

@@ -80,7 +80,7 @@ def main(argv: list[str] | None = None) -> int:
         majority = np.bincount(tgt.y, minlength=3).max() / len(tgt)
         lines.append(f"| {domain}{' (source)' if domain == args.source else ''} | {len(tgt)} | "
                      f"{majority:.3f} | " + " | ".join(cells) + f" | {pad:.2f} |")
-        print(f"{domain} done ({time.perf_counter() - start:.0f} s)", flush=True)
+        print(f"{lines[-1]}   ({time.perf_counter() - start:.0f} s)", flush=True)
     lines += ["", f"'train on target' uses up to {len(src)} of the target topic's own train "
               "tweets (fewer where the topic has fewer).",
               f"{machine_line(args.track, args.threads)}; {time.perf_counter() - start:.0f} s in all."]
