@@ -13,8 +13,11 @@ cell tries every answer for that exercise there:
 3. score each test cell exactly as nbgrader does: the course's ``IgnorePattern`` and
    ``LimitOutput`` preprocessors, then ``nbgrader.utils.determine_grade`` (an error or any
    output to stderr scores zero);
-4. prove the restoration: restore again, run the solution and the cells after it, and require
-   full points before the next answer.
+4. prove the restoration: after the answers to one exercise, restore again, run the solution
+   and the cells after it, and require full points (if that fails, the notebook is executed
+   again and each of those answers retried with a proof after every one). A central wrong
+   answer is tried against the visible tests first; when they reject it and the source test
+   cell runs them before its hidden block, the full cell's verdict follows without running it.
 
 It executes cells with nbgrader's own ``Execute`` client (the course's kernel, timeout and
 settings), in a copy of the lesson's folder, with ``NBGRADER_EXECUTION=autograde`` set.
@@ -314,7 +317,7 @@ class CellGrader:
             self._replay(self.answer_at[answer], f"after an answer to {answer}: {', '.join(unrestored)} not restorable")
             self._call(f"snapshot({answer!r})")
 
-    def _try(self, attempt: Attempt, end: int) -> Outcome:
+    def _try(self, attempt: Attempt, end: int, prove: bool = True) -> Outcome:
         outcome = Outcome(attempt)
         start = self.answer_at[attempt.cell]
         own_test = self.test_of(attempt.cell)
@@ -335,18 +338,63 @@ class CellGrader:
             outcome.scores.setdefault(own_test, (0.0, float(self.cells[self.test_at[own_test]].metadata.nbgrader.points)))
             self._replay(end + 1, f"the kernel died under {attempt.kind} answer {attempt.name!r}")
             return outcome
-        # Prove the restoration: the solution and everything after it earn full points again.
-        self._restore(attempt.cell)
+        if prove:
+            failed = self._prove(attempt.cell, end)
+            if failed:
+                outcome.restored = False
+                outcome.note = "the solution failed after this answer was undone: " + "; ".join(failed)
+                self._replay(end + 1, f"restoration failed after {attempt.kind} answer {attempt.name!r}")
+        return outcome
+
+    def _prove(self, answer: str, end: int) -> list[str]:
+        """Restore, run the solution and every cell after it up to ``end``: the test cells that
+        did not earn full points (none: the restoration is proven)."""
+        self._restore(answer)
         failed = []
-        for i in range(start, end + 1):
-            result = self._run(i, snapshot=i != start)
+        for i in range(self.answer_at[answer], end + 1):
+            result = self._run(i, snapshot=i != self.answer_at[answer])
             if result is not None and result[0][0] < result[0][1]:
                 failed.append(f"{_grade_id(self.cells[i])}: {result[1]}")
+        return failed
+
+    def _visible_tests_come_first(self, test: str) -> bool:
+        """True when the released test cell is the source test cell minus a hidden block at its
+        end: the source cell then runs the visible tests first, so an answer the visible tests
+        reject (an error, or output to stderr, before the hidden block) loses the points of the
+        full cell too, from the same state."""
+        source = self.cells[self.test_at[test]].source
+        begin = source.find("### BEGIN HIDDEN TESTS")
+        end = source.find("### END HIDDEN TESTS")
+        after = source[end:].partition("\n")[2] if end >= 0 else ""
+        return (begin >= 0 and end > begin and not after.strip()
+                and self.released[test].source.strip() == source[:begin].strip())
+
+    def _try_group(self, attempts: list[Attempt], end: int) -> list[Outcome]:
+        """Every attempt whose last cell is ``end``, with the restoration proven once per answer
+        cell after the group rather than after every attempt. If a proof fails, the notebook is
+        executed again and the group retried with a proof after every attempt (so an answer
+        that spoils the state for the next is never judged on the spoilt state).
+
+        A central wrong answer is tried against the released (visible) tests first; when those
+        reject it and come first in the source test cell, the full test cell's verdict follows
+        (:meth:`_visible_tests_come_first`) and is not executed a second time."""
+        outcomes: dict[Attempt, Outcome] = {}
+        ordered = sorted(attempts, key=lambda a: not a.visible_only)  # visible-only first
+        for attempt in ordered:
+            if not attempt.visible_only and attempt.kind == "wrong":
+                seen = outcomes.get(Attempt(attempt.cell, attempt.name, attempt.code, attempt.kind, True))
+                test = self.test_of(attempt.cell)
+                if seen is not None and test in seen.scores and seen.scores[test][0] < seen.scores[test][1] \
+                        and self._visible_tests_come_first(test):
+                    outcomes[attempt] = Outcome(attempt, scores={test: seen.scores[test]}, errors=dict(seen.errors),
+                                                note="implied: the visible tests, which the full test cell runs first, reject it")
+                    continue
+            outcomes[attempt] = self._try(attempt, end, prove=False)
+        failed = [f for answer in dict.fromkeys(a.cell for a in attempts) for f in self._prove(answer, end)]
         if failed:
-            outcome.restored = False
-            outcome.note = "the solution failed after this answer was undone: " + "; ".join(failed)
-            self._replay(end + 1, f"restoration failed after {attempt.kind} answer {attempt.name!r}")
-        return outcome
+            self._replay(end + 1, f"restoration failed in the group of answers ending at cell {end}: {'; '.join(failed)}")
+            return [self._try(attempt, end) for attempt in attempts]
+        return [outcomes[attempt] for attempt in attempts]
 
     def run(self, attempts: list[Attempt]) -> Report:
         """Execute the notebook once, trying each attempt at its exercise's last dependent test cell."""
@@ -374,8 +422,7 @@ class CellGrader:
                     report.solution[_grade_id(self.cells[i])] = result[0]
                 if at.get(i):
                     charge(report.cost_execute)
-                    for attempt in at[i]:
-                        report.outcomes.append(self._try(attempt, i))
+                    report.outcomes.extend(self._try_group(at[i], i))
                     charge(report.cost_attempts)
         finally:
             self._stop()

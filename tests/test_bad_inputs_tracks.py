@@ -35,7 +35,9 @@ class Track:
         self.pkg = importlib.import_module(f"tlhelpers.{name}")
         for short, module in (("B", "backbones"), ("T", "training"), ("X", "transfer"),
                               ("D", "data"), ("L", "layers"), ("P", "params"),
-                              ("dev", "device"), ("pre", "pretrain")):
+                              ("dev", "device"), ("pre", "pretrain"), ("AD", "adapt"),
+                              ("DN", "dann"), ("KD", "distill"), ("DV", "divergence"),
+                              ("FT", "finetune"), ("CA", "calibration"), ("EX", "explain")):
             setattr(self, short, importlib.import_module(f"tlhelpers.{name}.{module}"))
         self._backbone = self.B.course_cnn(pretrained=False)
         self._classifier = self.B.build_classifier(self.B.course_cnn(pretrained=False), 3)
@@ -65,6 +67,76 @@ class Track:
         fn = self.D.to_tf_dataset if self.name == "keras" else self.D.to_dataloader
         return fn(ds, *args, **kwargs)
 
+    def tensor(self, a, dtype=np.float32):
+        """An array as the track's tensor (PyTorch's functions take tensors, Keras's either)."""
+        a = np.asarray(a, dtype=dtype)
+        if self.name == "torch":
+            import torch
+
+            return torch.from_numpy(a)
+        return a
+
+    def feats(self, n: int = 6, d: int = 4, scale: float = 1.0, offset: float = 0.0):
+        """``n`` feature vectors of width ``d`` as a track tensor."""
+        x = np.random.default_rng(1).normal(size=(n, d)) * scale + offset
+        return self.tensor(x)
+
+    @functools.cached_property
+    def mlp(self):
+        """A 2-feature, 2-class MLP classifier (no BatchNorm), as Lesson 04's moons use."""
+        return self.DN.mlp_classifier(2, 2)
+
+    @functools.cached_property
+    def dann(self):
+        """A DANN on the shared 3-class classifier (its default discriminator)."""
+        return self.DN.DANN(self.classifier())
+
+    @functools.cached_property
+    def discriminator(self):
+        return self.DN.domain_discriminator(4)
+
+    def optimizer(self):
+        """An optimizer over the DANN's parameters (PyTorch's schedulers take one)."""
+        import torch
+
+        return torch.optim.SGD(self.dann.parameters(), lr=0.01)
+
+    @functools.cached_property
+    def student(self):
+        """A tiny 3-class student CNN."""
+        return self.KD.student_cnn(3, width=4)
+
+    def logits(self, n: int = 6, classes: int = 3, softmax: bool = False):
+        z = np.random.default_rng(2).normal(size=(n, classes))
+        if softmax:
+            z = np.exp(z) / np.exp(z).sum(1, keepdims=True)
+        return self.tensor(z)
+
+    def maps(self, n: int = 2, c: int = 4, h: int = 5, w: int = 5):
+        """Feature maps in the track's layout: (N, H, W, C) in Keras, (N, C, H, W) in PyTorch."""
+        x = np.random.default_rng(3).random((n, h, w, c))
+        return self.tensor(x if self.name == "keras" else x.transpose(0, 3, 1, 2))
+
+    def named(self, count: int, size: int = 3, value: float = 1.0):
+        """``count`` dicts ``{"w": tensor}``: params, fisher, anchor... for the penalties."""
+        return [{"w": self.tensor(np.full(size, value))} for _ in range(count)]
+
+    @functools.cached_property
+    def softmax_model(self):
+        """The shared classifier followed by a softmax: it outputs probabilities, not logits."""
+        if self.name == "keras":
+            import keras
+
+            return keras.Sequential([keras.Input((32, 32, 3)), self.classifier(), keras.layers.Softmax()])
+        from torch import nn
+
+        return nn.Sequential(self.classifier(), nn.Softmax(dim=1))
+
+    def keras_adam(self):
+        import keras
+
+        return keras.optimizers.Adam(1e-3)
+
     def adaptive(self, units=8, activation="relu"):
         if self.name == "keras":
             return self.L.AdaptiveLayer(units, activation)
@@ -86,6 +158,21 @@ def pretrain(t, **kw):
     """A pretraining call that stays small (and writes to the test's folder) if it runs."""
     small = dict(n_train=10, n_test=10, epochs=1, out_dir="weights", progress=False)
     return t.pre.pretrain(**{**small, **kw})
+
+
+def adapt(t, model=None, source=None, target=None, **kw):
+    """A fit_adapt call on tiny data (6 source images of 3 classes, 6 target images)."""
+    kw.setdefault("progress", False)
+    kw.setdefault("batch_size", 2)
+    return t.AD.fit_adapt(model if model is not None else t.classifier(),
+                          t.data() if source is None else source,
+                          t.images() if target is None else target, **kw)
+
+
+def enter(context_manager):
+    """Enter and leave a context manager (``randomized`` checks its arguments on entry)."""
+    with context_manager:
+        pass
 
 
 K, TO = ("keras",), ("torch",)
@@ -255,6 +342,139 @@ CASES: dict[str, list[Case]] = {
         bad("lr negative", lambda t: t.X.train_on_target(t.ds(), t.ds(), lr=-1), "lr"),
         bad("k=9", lambda t: t.X.train_on_target(t.ds(), t.ds(), k=9), "k"),
     ],
+    "transfer.target_runs": [
+        bad("no targets", lambda t: t.X.target_runs({}, epochs={1: 1}), "targets"),
+        bad("epochs missing", lambda t: t.X.target_runs({"a": (t.ds(), t.ds())}), "epochs"),
+        bad("unknown keyword", lambda t: t.X.target_runs({"a": (t.ds(), t.ds())}, epochs={1: 1},
+                                                         learning_rate=0.1), "learning_rate"),
+    ],
+    # ------------------------------------------------------------------ calibration
+    "calibration.TemperatureScaled": [
+        bad("model a string", lambda t: t.CA.TemperatureScaled("model", 1.5), "model"),
+        bad("a backbone", lambda t: t.CA.TemperatureScaled(t.backbone(), 1.5), "model"),
+        bad("temperature=0", lambda t: t.CA.TemperatureScaled(t.classifier(), 0), "temperature"),
+        bad("temperature a string", lambda t: t.CA.TemperatureScaled(t.classifier(), "1.5"),
+            "temperature"),
+        bad("temperature NaN", lambda t: t.CA.TemperatureScaled(t.classifier(), float("nan")),
+            "temperature"),
+    ],
+    "calibration.fit_temperature_to_logits": [
+        bad("softmax probabilities", lambda t: t.CA.fit_temperature_to_logits(
+            t.logits(softmax=True), [0, 1, 2, 0, 1, 2]), "logits"),
+        bad("labels one short", lambda t: t.CA.fit_temperature_to_logits(t.logits(), [0, 1, 2, 0, 1]),
+            "labels"),
+        bad("label = classes", lambda t: t.CA.fit_temperature_to_logits(t.logits(), [0, 1, 2, 0, 1, 3]),
+            "labels"),
+        bad("NaN logits", lambda t: t.CA.fit_temperature_to_logits(t.logits() * np.nan, [0] * 6),
+            "logits"),
+        bad("logits strings", lambda t: t.CA.fit_temperature_to_logits([["a", "b"]], [0]), "logits"),
+        bad("max_iter=0", lambda t: t.CA.fit_temperature_to_logits(t.logits(), [0] * 6, max_iter=0),
+            "max_iter", tracks=TO),
+    ],
+    "calibration.fit_temperature": [
+        bad("a backbone", lambda t: t.CA.fit_temperature(t.backbone(), t.data()), "model"),
+        bad("images without labels", lambda t: t.CA.fit_temperature(t.classifier(), t.images()), "data"),
+        bad("label out of range", lambda t: t.CA.fit_temperature(t.classifier(), t.data(labels=[3] * 6)),
+            "data"),
+        bad("NaN images", lambda t: t.CA.fit_temperature(t.classifier(), t.data(scale=np.nan)), "data"),
+        bad("28x28 images", lambda t: t.CA.fit_temperature(t.classifier(), t.data(size=28)), "data"),
+        bad("batch_size=0", lambda t: t.CA.fit_temperature(t.classifier(), t.data(), batch_size=0),
+            "batch_size"),
+        warns("0-255 images", lambda t: t.CA.fit_temperature(t.classifier(), t.data(scale=255)), "255"),
+    ],
+    "calibration.calibrate": [
+        bad("model a string", lambda t: t.CA.calibrate("model", t.data()), "model"),
+        bad("a backbone", lambda t: t.CA.calibrate(t.backbone(), t.data()), "model"),
+        bad("labels -1", lambda t: t.CA.calibrate(t.classifier(), t.data(labels=[0, 1, 2, 0, 1, -1])),
+            "data"),
+        bad("batch_size a string", lambda t: t.CA.calibrate(t.classifier(), t.data(), batch_size="64"),
+            "batch_size"),
+    ],
+    # ------------------------------------------------------------------ explain
+    "explain.saliency": [
+        bad("model a string", lambda t: t.EX.saliency("model", t.images()), "model"),
+        bad("a backbone", lambda t: t.EX.saliency(t.backbone(), t.images()), "model"),
+        bad("softmax outputs", lambda t: t.EX.saliency(t.softmax_model, t.images()), "model"),
+        bad("NaN images", lambda t: t.EX.saliency(t.classifier(), t.images(scale=np.nan)), "images"),
+        bad("28x28 images", lambda t: t.EX.saliency(t.classifier(), t.images(size=28)), "images"),
+        bad("target = classes", lambda t: t.EX.saliency(t.classifier(), t.images(), 3), "target"),
+        bad("targets one short", lambda t: t.EX.saliency(t.classifier(), t.images(), [0] * 5), "target"),
+        bad("batch_size=0", lambda t: t.EX.saliency(t.classifier(), t.images(), batch_size=0),
+            "batch_size"),
+        warns("0-255 images", lambda t: t.EX.saliency(t.classifier(), t.images(2, scale=255)), "255"),
+        valid("a model left in train mode", lambda t: t.EX.saliency(t.classifier(fresh=True).train(),
+                                                                    t.images(2)), tracks=TO),
+    ],
+    "explain.gradcam": [
+        bad("layer that does not exist", lambda t: t.EX.gradcam(t.classifier(), t.images(),
+                                                                layer="conv99"), "layer"),
+        bad("layer without a feature map", lambda t: t.EX.gradcam(t.classifier(), t.images(),
+                                                                  layer="head"), "layer"),
+        bad("layer a number", lambda t: t.EX.gradcam(t.classifier(), t.images(), layer=3), "layer"),
+        bad("softmax outputs", lambda t: t.EX.gradcam(t.softmax_model, t.images()), "model"),
+        bad("target a class name", lambda t: t.EX.gradcam(t.classifier(), t.images(), "pneumonia"),
+            "target"),
+        bad("text", lambda t: t.EX.gradcam(t.classifier(), ["an x-ray", "another"]), "images"),
+        bad("a backbone", lambda t: t.EX.gradcam(t.backbone(), t.images()), "model"),
+    ],
+    "explain.input_gradients": [
+        bad("model None", lambda t: t.EX.input_gradients(None, t.images()), "model"),
+        bad("no images", lambda t: t.EX.input_gradients(t.classifier(), t.images(0)), "images"),
+        bad("target -1", lambda t: t.EX.input_gradients(t.classifier(), t.images(), -1), "target"),
+        bad("target a float", lambda t: t.EX.input_gradients(t.classifier(), t.images(), 1.0), "target"),
+    ],
+    "explain.layer_gradients": [
+        bad("layer missing", lambda t: t.EX.layer_gradients(t.classifier(), t.images()), "layer"),
+        bad("layer unknown", lambda t: t.EX.layer_gradients(t.classifier(), t.images(), "nope"), "layer"),
+        bad("a backbone", lambda t: t.EX.layer_gradients(t.backbone(), t.images(), "head"), "model"),
+        bad("infinite images", lambda t: t.EX.layer_gradients(t.classifier(), t.images(scale=np.inf),
+                                                              "head"), "images"),
+    ],
+    "explain.feature_maps": [
+        bad("layer missing", lambda t: t.EX.feature_maps(t.classifier(), t.images()), "layer"),
+        bad("layer unknown", lambda t: t.EX.feature_maps(t.classifier(), t.images(), "nope"), "layer"),
+        bad("layer without a feature map", lambda t: t.EX.feature_maps(t.classifier(), t.images(), "head"),
+            "layer"),
+        bad("NaN images", lambda t: t.EX.feature_maps(t.classifier(), t.images(scale=np.nan), "head"),
+            "images"),
+        bad("batch_size=0", lambda t: t.EX.feature_maps(t.classifier(), t.images(), "head", batch_size=0),
+            "batch_size"),
+    ],
+    "explain.default_layer": [
+        bad("model a string", lambda t: t.EX.default_layer("model", t.images()), "model"),
+        bad("NaN images", lambda t: t.EX.default_layer(t.classifier(), t.images(scale=np.nan)), "images"),
+        bad("28x28 images", lambda t: t.EX.default_layer(t.classifier(), t.images(size=28)), "images"),
+        bad("one grey image", lambda t: t.EX.default_layer(t.classifier(), np.zeros((32, 32))), "images"),
+    ],
+    "explain.randomization_blocks": [
+        bad("model a string", lambda t: t.EX.randomization_blocks("model"), "model"),
+        bad("model None", lambda t: t.EX.randomization_blocks(None), "model"),
+        bad("model a number", lambda t: t.EX.randomization_blocks(5), "model"),
+    ],
+    "explain.randomized": [
+        bad("block unknown", lambda t: enter(t.EX.randomized(t.classifier(), ["stage9"])), "blocks"),
+        bad("blocks a string", lambda t: enter(t.EX.randomized(t.classifier(), "head")), "blocks"),
+        bad("blocks empty", lambda t: enter(t.EX.randomized(t.classifier(), [])), "blocks"),
+        bad("seed negative", lambda t: enter(t.EX.randomized(t.classifier(), ["head"], seed=-1)), "seed"),
+        bad("model a string", lambda t: enter(t.EX.randomized("model", ["head"])), "model"),
+    ],
+    "explain.randomization_check": [
+        bad("method unknown", lambda t: t.EX.randomization_check(t.classifier(), t.images(), method="lime"),
+            "method"),
+        bad("cascade='yes'", lambda t: t.EX.randomization_check(t.classifier(), t.images(), cascade="yes"),
+            "cascade"),
+        bad("seed negative", lambda t: t.EX.randomization_check(t.classifier(), t.images(), seed=-1), "seed"),
+        bad("a backbone", lambda t: t.EX.randomization_check(t.backbone(), t.images()), "model"),
+        bad("NaN images", lambda t: t.EX.randomization_check(t.classifier(), t.images(scale=np.nan)),
+            "images"),
+        bad("softmax outputs", lambda t: t.EX.randomization_check(t.softmax_model, t.images(2),
+                                                                  method="saliency"), "model"),
+    ],
+    "device.current_mixed_precision": [
+        bad("device a number", lambda t: t.dev.current_mixed_precision(0), "device", tracks=TO),
+        bad("device unknown", lambda t: t.dev.current_mixed_precision("gpu0"), "device", tracks=TO),
+        bad("device None", lambda t: t.dev.current_mixed_precision(None), "device", tracks=TO),
+    ],
     "transfer.block_outputs": [
         bad("a classifier", lambda t: t.X.block_outputs(t.classifier(), t.images()), "backbone"),
         bad("a string", lambda t: t.X.block_outputs("course_cnn", t.images()), "backbone"),
@@ -356,6 +576,691 @@ CASES: dict[str, list[Case]] = {
         bad("epochs=0", lambda t: pretrain(t, epochs=0), "epochs"),
         bad("lr negative", lambda t: pretrain(t, lr=-1), "lr"),
         bad("seed negative", lambda t: pretrain(t, seed=-1), "seed"),
+    ],
+    # ------------------------------------------------------------------ divergence
+    "divergence.sq_distances": [
+        bad("widths differ", lambda t: t.DV.sq_distances(t.feats(d=4), t.feats(d=3)), "source"),
+        bad("1-D features", lambda t: t.DV.sq_distances(t.tensor(np.zeros(5)), t.feats()), "source"),
+        bad("a string", lambda t: t.DV.sq_distances("features", t.feats()), "source"),
+        bad("NaN", lambda t: t.DV.sq_distances(t.feats(), t.feats(scale=np.nan)), "target"),
+        bad("integer features", lambda t: t.DV.sq_distances(t.tensor(np.ones((3, 2)), np.int64),
+                                                            t.feats(d=2)), "source"),
+        bad("a NumPy array", lambda t: t.DV.sq_distances(np.zeros((3, 4)), t.feats()), "source",
+            tracks=TO),
+    ],
+    "divergence.median_bandwidth": [
+        bad("one sample in all", lambda t: t.DV.median_bandwidth(t.feats(1), t.feats(0)), "target"),
+        bad("None", lambda t: t.DV.median_bandwidth(None, t.feats()), "source"),
+        bad("widths differ", lambda t: t.DV.median_bandwidth(t.feats(d=2), t.feats(d=5)), "source"),
+        bad("infinite", lambda t: t.DV.median_bandwidth(t.feats(scale=np.inf), t.feats()), "source"),
+    ],
+    "divergence.kernel_bandwidths": [
+        bad("bandwidth=0", lambda t: t.DV.kernel_bandwidths(t.feats(), t.feats(), 0.0), "bandwidth"),
+        bad("bandwidth negative", lambda t: t.DV.kernel_bandwidths(t.feats(), t.feats(), [1.0, -2.0]),
+            "bandwidth"),
+        bad("bandwidth a string", lambda t: t.DV.kernel_bandwidths(t.feats(), t.feats(), "1.0"),
+            "bandwidth"),
+        bad("bandwidth True", lambda t: t.DV.kernel_bandwidths(t.feats(), t.feats(), True),
+            "bandwidth"),
+        bad("multipliers empty", lambda t: t.DV.kernel_bandwidths(t.feats(), t.feats(),
+                                                                  multipliers=()), "multipliers"),
+        bad("multipliers with 0", lambda t: t.DV.kernel_bandwidths(t.feats(), t.feats(),
+                                                                   multipliers=(0.0, 1.0)),
+            "multipliers"),
+    ],
+    "divergence.gaussian_kernel": [
+        bad("bandwidth NaN", lambda t: t.DV.gaussian_kernel(t.feats(), t.feats(), float("nan")),
+            "bandwidth"),
+        bad("bandwidth None", lambda t: t.DV.gaussian_kernel(t.feats(), t.feats(), None),
+            "bandwidth"),
+        bad("widths differ", lambda t: t.DV.gaussian_kernel(t.feats(d=3), t.feats(d=4), 1.0),
+            "source"),
+        bad("3-D features", lambda t: t.DV.gaussian_kernel(t.tensor(np.zeros((2, 3, 4))),
+                                                           t.feats(), 1.0), "source"),
+    ],
+    "divergence.mmd2_biased": [
+        bad("widths differ", lambda t: t.DV.mmd2_biased(t.feats(d=4), t.feats(d=8)), "source"),
+        bad("empty target", lambda t: t.DV.mmd2_biased(t.feats(), t.feats(0)), "target"),
+        bad("NaN", lambda t: t.DV.mmd2_biased(t.feats(scale=np.nan), t.feats()), "source"),
+        bad("bandwidth negative", lambda t: t.DV.mmd2_biased(t.feats(), t.feats(), bandwidth=-1.0),
+            "bandwidth"),
+        bad("a list of strings", lambda t: t.DV.mmd2_biased(["a", "b"], t.feats()), "source"),
+    ],
+    "divergence.mmd2_unbiased": [
+        bad("one source sample", lambda t: t.DV.mmd2_unbiased(t.feats(1), t.feats()), "source"),
+        bad("widths differ", lambda t: t.DV.mmd2_unbiased(t.feats(d=4), t.feats(d=2)), "source"),
+        bad("multipliers a string", lambda t: t.DV.mmd2_unbiased(t.feats(), t.feats(),
+                                                                 multipliers="1"), "multipliers"),
+        bad("1-D features", lambda t: t.DV.mmd2_unbiased(t.tensor(np.zeros(6)),
+                                                         t.tensor(np.ones(6))), "source"),
+    ],
+    "divergence.mmd2_linear": [
+        bad("one target sample", lambda t: t.DV.mmd2_linear(t.feats(), t.feats(1)), "target"),
+        bad("bandwidth a string", lambda t: t.DV.mmd2_linear(t.feats(), t.feats(), bandwidth="auto"),
+            "bandwidth"),
+        bad("widths differ", lambda t: t.DV.mmd2_linear(t.feats(d=1), t.feats(d=2)), "source"),
+        bad("infinite", lambda t: t.DV.mmd2_linear(t.feats(), t.feats(scale=np.inf)), "target"),
+    ],
+    "divergence.covariance": [
+        bad("one sample", lambda t: t.DV.covariance(t.feats(1)), "features"),
+        bad("1-D", lambda t: t.DV.covariance(t.tensor(np.arange(5.0))), "features"),
+        bad("NaN", lambda t: t.DV.covariance(t.feats(scale=np.nan)), "features"),
+        bad("a string", lambda t: t.DV.covariance("features"), "features"),
+    ],
+    "divergence.coral_distance": [
+        bad("widths differ", lambda t: t.DV.coral_distance(t.feats(d=4), t.feats(d=3)), "source"),
+        bad("one target sample", lambda t: t.DV.coral_distance(t.feats(), t.feats(1)), "target"),
+        bad("NaN", lambda t: t.DV.coral_distance(t.feats(), t.feats(scale=np.nan)), "target"),
+        bad("None", lambda t: t.DV.coral_distance(t.feats(), None), "target"),
+    ],
+    # ------------------------------------------------------------------ adapt
+    "adapt.fit_adapt": [
+        bad("a backbone, not a classifier", lambda t: adapt(t, t.backbone()), "model"),
+        bad("model a string", lambda t: adapt(t, "classifier"), "model"),
+        bad("source label -1", lambda t: adapt(t, source=t.data(labels=[0, 1, 2, 0, 1, -1])),
+            "source"),
+        bad("source label = num_classes", lambda t: adapt(t, source=t.data(labels=[0, 1, 2, 0, 1, 3])),
+            "source"),
+        bad("soft source labels", lambda t: adapt(t, source=t.data(labels=[0.5] * 6)), "source"),
+        bad("source labels one short", lambda t: adapt(t, source=(t.images(), [0, 1, 2, 0, 1])),
+            "source"),
+        bad("source arrays without labels", lambda t: adapt(t, source=t.images()), "source"),
+        bad("target NaN", lambda t: adapt(t, target=t.images() * np.nan), "target"),
+        bad("target 28x28 grey", lambda t: adapt(t, target=t.images(size=28, channels=1)), "target"),
+        bad("target empty", lambda t: adapt(t, target=t.images(0)), "target"),
+        bad("target text", lambda t: adapt(t, target=["a cat", "a dog"]), "target"),
+        bad("target a string", lambda t: adapt(t, target="mnist-m"), "target"),
+        warns("target 0-255 floats, (N, 1) labels", lambda t: adapt(
+            t, t.classifier(fresh=True), (t.images(), (np.arange(6) % 3)[:, None]),
+            t.images(scale=255), alignment=t.DV.coral_distance, batch_size=3), "0-255 images"),
+        bad("lr negative", lambda t: adapt(t, lr=-1e-3), "lr"),
+        bad("lr a string", lambda t: adapt(t, lr="1e-3"), "lr"),
+        bad("weight_decay negative", lambda t: adapt(t, weight_decay=-1.0), "weight_decay"),
+        bad("weight negative", lambda t: adapt(t, alignment=t.DV.coral_distance, weight=-1.0),
+            "weight"),
+        bad("weight a string", lambda t: adapt(t, alignment=t.DV.coral_distance, weight="1"),
+            "weight"),
+        bad("taps unknown", lambda t: adapt(t, alignment=t.DV.coral_distance, taps="pixels"), "taps"),
+        bad("alignment a string", lambda t: adapt(t, alignment="coral"), "alignment"),
+        bad("schedule='step'", lambda t: adapt(t, schedule="step"), "schedule"),
+        bad("progress='no'", lambda t: adapt(t, progress="no"), "progress"),
+        bad("seed negative", lambda t: adapt(t, seed=-1), "seed"),
+        bad("epochs=0", lambda t: adapt(t, epochs=0), "epochs"),
+        bad("batch_size > source", lambda t: adapt(t, batch_size=7), "batch_size"),
+        bad("optimizer a string", lambda t: adapt(t, optimizer="sgd"), "optimizer"),
+        bad("feature vectors to an image model", lambda t: adapt(
+            t, source=(t.feats(6, 2), np.arange(6) % 3), target=t.feats(6, 2)), "source"),
+        bad("features NaN", lambda t: adapt(t, t.mlp, source=(t.feats(6, 2, scale=np.nan),
+                                                             np.arange(6) % 2),
+                                            target=t.feats(6, 2)), "source"),
+        bad("features too wide", lambda t: adapt(t, t.mlp, source=(t.feats(6, 3), np.arange(6) % 2),
+                                                 target=t.feats(6, 3)), "source"),
+    ],
+    "adapt.AdaptationModel": [
+        bad("classifier a backbone", lambda t: t.AD.AdaptationModel(t.backbone()), "classifier"),
+        bad("classifier a string", lambda t: t.AD.AdaptationModel("classifier"), "classifier"),
+        bad("taps unknown", lambda t: t.AD.AdaptationModel(t.classifier(), taps=("pixels",)),
+            "taps"),
+        bad("taps twice", lambda t: t.AD.AdaptationModel(t.classifier(),
+                                                          taps=("logits", "logits")), "taps"),
+        bad("weight negative", lambda t: t.AD.AdaptationModel(t.classifier(), weight=-0.5),
+            "weight"),
+        bad("weight True", lambda t: t.AD.AdaptationModel(t.classifier(), weight=True), "weight"),
+        bad("alignment a number", lambda t: t.AD.AdaptationModel(t.classifier(), alignment=5),
+            "alignment"),
+    ],
+    "adapt.deep_coral": [
+        bad("weight negative", lambda t: t.AD.deep_coral(t.classifier(), t.data(), t.images(),
+                                                         weight=-1.0, progress=False), "weight"),
+        bad("taps empty", lambda t: t.AD.deep_coral(t.classifier(), t.data(), t.images(), taps=(),
+                                                    progress=False), "taps"),
+        bad("a backbone", lambda t: t.AD.deep_coral(t.backbone(), t.data(), t.images(),
+                                                    progress=False), "model"),
+        bad("target of another size", lambda t: t.AD.deep_coral(
+            t.classifier(), t.data(), t.images(size=28), progress=False), "target"),
+        bad("epochs=0", lambda t: t.AD.deep_coral(t.classifier(), t.data(), t.images(), epochs=0,
+                                                  progress=False), "epochs"),
+    ],
+    "adapt.dan": [
+        bad("estimator unknown", lambda t: t.AD.dan(t.classifier(), t.data(), t.images(),
+                                                    estimator="median", progress=False),
+            "estimator"),
+        bad("multipliers with 0", lambda t: t.AD.dan(t.classifier(), t.data(), t.images(),
+                                                     multipliers=(0.0, 1.0), progress=False),
+            "multipliers"),
+        bad("weight a string", lambda t: t.AD.dan(t.classifier(), t.data(), t.images(),
+                                                  weight="high", progress=False), "weight"),
+        bad("source label out of range", lambda t: t.AD.dan(
+            t.classifier(), t.data(labels=[9] * 6), t.images(), progress=False), "source"),
+        bad("lr zero", lambda t: t.AD.dan(t.classifier(), t.data(), t.images(), lr=0,
+                                          progress=False), "lr"),
+    ],
+    "adapt.adabn": [
+        bad("model a string", lambda t: t.AD.adabn("model", t.images()), "model"),
+        bad("no BatchNorm", lambda t: t.AD.adabn(t.mlp, t.feats(6, 2)), "model"),
+        bad("target NaN", lambda t: t.AD.adabn(t.classifier(), t.images() * np.nan), "target"),
+        bad("target 28x28", lambda t: t.AD.adabn(t.classifier(), t.images(size=28)), "target"),
+        bad("target empty", lambda t: t.AD.adabn(t.classifier(), t.images(0)), "target"),
+        bad("batch_size=0", lambda t: t.AD.adabn(t.classifier(), t.images(), batch_size=0),
+            "batch_size"),
+        bad("target a string", lambda t: t.AD.adabn(t.classifier(), "mnist-m"), "target"),
+    ],
+    # ------------------------------------------------------------------ dann
+    "dann.gradient_reversal": [
+        bad("lambda_ negative", lambda t: t.DN.gradient_reversal(t.feats(), -1.0), "lambda_"),
+        bad("lambda_ a string", lambda t: t.DN.gradient_reversal(t.feats(), "1"), "lambda_"),
+        bad("lambda_ NaN", lambda t: t.DN.gradient_reversal(t.feats(), float("nan")), "lambda_"),
+        bad("lambda_ True", lambda t: t.DN.gradient_reversal(t.feats(), True), "lambda_"),
+    ],
+    "dann.GradientReversal": [
+        bad("lambda_ negative", lambda t: t.DN.GradientReversal(-0.1), "lambda_"),
+        bad("lambda_ a string", lambda t: t.DN.GradientReversal("high"), "lambda_"),
+        bad("lambda_ None", lambda t: t.DN.GradientReversal(None), "lambda_"),
+        bad("lambda_ infinite", lambda t: t.DN.GradientReversal(float("inf")), "lambda_"),
+    ],
+    "dann.domain_discriminator": [
+        bad("in_features=0", lambda t: t.DN.domain_discriminator(0), "in_features"),
+        bad("in_features a string", lambda t: t.DN.domain_discriminator("128"), "in_features"),
+        bad("hidden a number", lambda t: t.DN.domain_discriminator(8, 100), "hidden"),
+        bad("hidden a string", lambda t: t.DN.domain_discriminator(8, "100"), "hidden"),
+        bad("hidden width 0", lambda t: t.DN.domain_discriminator(8, (0,)), "hidden"),
+    ],
+    "dann.mlp_classifier": [
+        bad("in_features=0", lambda t: t.DN.mlp_classifier(0), "in_features"),
+        bad("num_classes=1", lambda t: t.DN.mlp_classifier(2, 1), "num_classes"),
+        bad("hidden empty", lambda t: t.DN.mlp_classifier(2, 2, ()), "hidden"),
+        bad("hidden fractional", lambda t: t.DN.mlp_classifier(2, 2, (15.5,)), "hidden"),
+    ],
+    "dann.ganin_digits_classifier": [
+        bad("num_classes=1", lambda t: t.DN.ganin_digits_classifier(1), "num_classes"),
+        bad("input_shape too small", lambda t: t.DN.ganin_digits_classifier(10, (8, 8, 3)),
+            "input_shape"),
+        bad("input_shape without channels", lambda t: t.DN.ganin_digits_classifier(10, (32, 32)),
+            "input_shape"),
+        bad("input_shape channels first", lambda t: t.DN.ganin_digits_classifier(10, (3, 32, 32)),
+            "input_shape"),
+        bad("mean a string", lambda t: t.DN.ganin_digits_classifier(10, mean="0.5"), "mean"),
+        bad("mean for 2 channels of 3", lambda t: t.DN.ganin_digits_classifier(10, mean=(0.5, 0.5)),
+            "mean"),
+        bad("mean NaN", lambda t: t.DN.ganin_digits_classifier(10, mean=float("nan")), "mean"),
+    ],
+    "dann.build_dann": [
+        bad("backbone a string", lambda t: t.DN.build_dann("course_cnn", 3), "backbone"),
+        bad("num_classes=1", lambda t: t.DN.build_dann(t.backbone(), 1), "num_classes"),
+        bad("trade_off negative", lambda t: t.DN.build_dann(t.backbone(), 3, trade_off=-1.0),
+            "trade_off"),
+        bad("lambda_ negative", lambda t: t.DN.build_dann(t.backbone(), 3, lambda_=-1.0), "lambda_"),
+        bad("hidden a string", lambda t: t.DN.build_dann(t.backbone(), 3, hidden="100"), "hidden"),
+        bad("dropout=1", lambda t: t.DN.build_dann(t.backbone(), 3, dropout=1.0), "dropout"),
+    ],
+    "dann.DANN": [
+        bad("classifier a backbone", lambda t: t.DN.DANN(t.backbone()), "classifier"),
+        bad("classifier a string", lambda t: t.DN.DANN("classifier"), "classifier"),
+        bad("tap unknown", lambda t: t.DN.DANN(t.classifier(), tap="pixels"), "tap"),
+        bad("trade_off negative", lambda t: t.DN.DANN(t.classifier(), trade_off=-0.1), "trade_off"),
+        bad("lambda_ schedule negative", lambda t: t.DN.DANN(t.classifier(), lambda_=lambda p: -1.0),
+            "lambda_"),
+        bad("discriminator a string", lambda t: t.DN.DANN(t.classifier(), "mlp"), "discriminator"),
+        bad("hidden a number", lambda t: t.DN.DANN(t.classifier(), hidden=100), "hidden"),
+    ],
+    "dann.CDAN": [
+        bad("entropy='yes'", lambda t: t.DN.CDAN(t.classifier(), entropy="yes"), "entropy"),
+        bad("classifier a string", lambda t: t.DN.CDAN("classifier"), "classifier"),
+        bad("trade_off NaN", lambda t: t.DN.CDAN(t.classifier(), trade_off=float("nan")),
+            "trade_off"),
+        bad("lambda_ a string", lambda t: t.DN.CDAN(t.classifier(), lambda_="0.1"), "lambda_"),
+    ],
+    "dann.DomainAdversarialLoss": [
+        bad("discriminator a string", lambda t: t.DN.DomainAdversarialLoss("mlp"), "discriminator"),
+        bad("discriminator None", lambda t: t.DN.DomainAdversarialLoss(None), "discriminator"),
+        bad("lambda_ negative", lambda t: t.DN.DomainAdversarialLoss(t.discriminator, -1.0),
+            "lambda_"),
+        bad("features of different widths", lambda t: t.DN.DomainAdversarialLoss(t.discriminator)(
+            t.feats(d=4), t.feats(d=3)), "source"),
+        bad("empty target batch", lambda t: t.DN.DomainAdversarialLoss(t.discriminator)(
+            t.feats(d=4), t.feats(0, d=4)), "target"),
+    ],
+    "dann.ConditionalDomainAdversarialLoss": [
+        bad("entropy='no'", lambda t: t.DN.ConditionalDomainAdversarialLoss(t.discriminator,
+                                                                             entropy="no"),
+            "entropy"),
+        bad("discriminator a number", lambda t: t.DN.ConditionalDomainAdversarialLoss(5),
+            "discriminator"),
+        bad("lambda_ infinite", lambda t: t.DN.ConditionalDomainAdversarialLoss(
+            t.discriminator, float("inf")), "lambda_"),
+        bad("no logits", lambda t: t.DN.ConditionalDomainAdversarialLoss(t.discriminator)(
+            t.feats(d=2), t.feats(d=2)), "logits"),
+    ],
+    "dann.LambdaSchedule": [
+        bad("grl a string", lambda t: t.DN.LambdaSchedule("grl", 10), "grl"),
+        bad("total_steps=0", lambda t: t.DN.LambdaSchedule(t.DN.GradientReversal(), 0),
+            "total_steps"),
+        bad("total_steps a float", lambda t: t.DN.LambdaSchedule(t.DN.GradientReversal(), 10.0),
+            "total_steps"),
+        bad("schedule a string", lambda t: t.DN.LambdaSchedule(t.DN.GradientReversal(), 10, "dann"),
+            "schedule"),
+    ],
+    "dann.LRAnnealing": [
+        bad("total_steps=0", lambda t: t.DN.LRAnnealing(0) if t.name == "keras"
+            else t.DN.LRAnnealing(t.optimizer(), 0), "total_steps"),
+        bad("alpha negative", lambda t: t.DN.LRAnnealing(10, alpha=-1.0) if t.name == "keras"
+            else t.DN.LRAnnealing(t.optimizer(), 10, alpha=-1.0), "alpha"),
+        bad("beta a string", lambda t: t.DN.LRAnnealing(10, beta="0.75") if t.name == "keras"
+            else t.DN.LRAnnealing(t.optimizer(), 10, beta="0.75"), "beta"),
+        bad("optimizer a string", lambda t: t.DN.LRAnnealing("sgd", 10), "optimizer", tracks=TO),
+    ],
+    "dann.fit_dann": [
+        bad("a classifier, not a DANN", lambda t: t.DN.fit_dann(t.classifier(), t.data(), t.images(),
+                                                              progress=False), "model"),
+        bad("lr negative", lambda t: t.DN.fit_dann(t.dann, t.data(), t.images(), lr=-0.01), "lr"),
+        bad("momentum 1.5", lambda t: t.DN.fit_dann(t.dann, t.data(), t.images(), momentum=1.5),
+            "momentum"),
+        bad("momentum a string", lambda t: t.DN.fit_dann(t.dann, t.data(), t.images(),
+                                                         momentum="0.9"), "momentum"),
+        bad("weight_decay negative", lambda t: t.DN.fit_dann(t.dann, t.data(), t.images(),
+                                                             weight_decay=-1e-4), "weight_decay"),
+        bad("source label out of range", lambda t: t.DN.fit_dann(
+            t.dann, t.data(labels=[5] * 6), t.images(), batch_size=2, progress=False), "source"),
+        bad("target NaN", lambda t: t.DN.fit_dann(t.dann, t.data(), t.images() * np.nan,
+                                                  batch_size=2, progress=False), "target"),
+        bad("epochs=0", lambda t: t.DN.fit_dann(t.dann, t.data(), t.images(), epochs=0,
+                                                progress=False), "epochs"),
+    ],
+    "dann.domain_features": [
+        bad("model a string", lambda t: t.DN.domain_features("dann", t.images(), t.images()), "model"),
+        bad("a backbone", lambda t: t.DN.domain_features(t.backbone(), t.images(), t.images()),
+            "model"),
+        bad("source NaN", lambda t: t.DN.domain_features(t.dann, t.images() * np.nan, t.images()),
+            "source"),
+        bad("target 28x28", lambda t: t.DN.domain_features(t.dann, t.images(), t.images(size=28)),
+            "target"),
+        bad("target empty", lambda t: t.DN.domain_features(t.dann, t.images(), t.images(0)),
+            "target"),
+        bad("batch_size=0", lambda t: t.DN.domain_features(t.dann, t.images(), t.images(),
+                                                           batch_size=0), "batch_size"),
+    ],
+    # ------------------------------------------------------------------ distill
+    "distill.kd_loss": [
+        bad("temperature=0", lambda t: t.KD.kd_loss(t.logits(), t.logits(), temperature=0, alpha=0.0),
+            "temperature"),
+        bad("temperature negative", lambda t: t.KD.kd_loss(t.logits(), t.logits(), temperature=-4,
+                                                           alpha=0.0), "temperature"),
+        bad("temperature a string", lambda t: t.KD.kd_loss(t.logits(), t.logits(), temperature="4",
+                                                           alpha=0.0), "temperature"),
+        bad("alpha above 1", lambda t: t.KD.kd_loss(t.logits(), t.logits(), temperature=4,
+                                                    alpha=1.5), "alpha"),
+        bad("alpha negative", lambda t: t.KD.kd_loss(t.logits(), t.logits(), temperature=4,
+                                                     alpha=-0.1), "alpha"),
+        bad("teacher probabilities", lambda t: t.KD.kd_loss(
+            t.logits(), t.logits(softmax=True), temperature=4, alpha=0.0), "teacher_logits"),
+        bad("student probabilities", lambda t: t.KD.kd_loss(
+            t.logits(softmax=True), t.logits(), temperature=4, alpha=0.0), "student_logits"),
+        bad("NaN student logits", lambda t: t.KD.kd_loss(
+            t.tensor(np.full((6, 3), np.nan)), t.logits(), temperature=4, alpha=0.0), "student_logits"),
+        bad("different class counts", lambda t: t.KD.kd_loss(t.logits(), t.logits(classes=5),
+                                                             temperature=4, alpha=0.0), "teacher"),
+        bad("labels missing with alpha > 0", lambda t: t.KD.kd_loss(t.logits(), t.logits(),
+                                                                    temperature=4, alpha=0.5),
+            "labels"),
+        bad("label = classes", lambda t: t.KD.kd_loss(t.logits(), t.logits(),
+                                                      t.tensor([0, 1, 2, 0, 1, 3], np.int64),
+                                                      temperature=4, alpha=0.5), "labels"),
+        bad("label -1", lambda t: t.KD.kd_loss(t.logits(), t.logits(),
+                                               t.tensor([0, 1, 2, 0, 1, -1], np.int64),
+                                               temperature=4, alpha=0.5), "labels"),
+        bad("float labels", lambda t: t.KD.kd_loss(t.logits(), t.logits(), t.tensor([0.5] * 6),
+                                                   temperature=4, alpha=0.5), "labels"),
+        bad("a string", lambda t: t.KD.kd_loss("logits", t.logits(), temperature=4, alpha=0.0),
+            "student_logits"),
+    ],
+    "distill.soft_target_loss": [
+        bad("temperature=0", lambda t: t.KD.soft_target_loss(t.logits(), t.logits(), 0), "temperature"),
+        bad("rows differ", lambda t: t.KD.soft_target_loss(t.logits(6), t.logits(4), 2.0),
+            "student_logits"),
+        bad("1-D logits", lambda t: t.KD.soft_target_loss(t.tensor(np.zeros(6)), t.logits(), 2.0),
+            "student_logits"),
+        bad("teacher probabilities", lambda t: t.KD.soft_target_loss(
+            t.logits(), t.logits(softmax=True), 2.0), "teacher_logits"),
+        bad("one class", lambda t: t.KD.soft_target_loss(t.logits(classes=1), t.logits(classes=1),
+                                                         2.0), "student_logits"),
+    ],
+    "distill.temperature_softmax": [
+        bad("temperature=0", lambda t: t.KD.temperature_softmax(t.logits(), 0), "temperature"),
+        bad("temperature a string", lambda t: t.KD.temperature_softmax(t.logits(), "2"), "temperature"),
+        bad("temperature NaN", lambda t: t.KD.temperature_softmax(t.logits(), float("nan")),
+            "temperature"),
+        bad("temperature True", lambda t: t.KD.temperature_softmax(t.logits(), True), "temperature"),
+    ],
+    "distill.attention_map": [
+        bad("2-D features", lambda t: t.KD.attention_map(t.feats()), "features"),
+        bad("a string", lambda t: t.KD.attention_map("maps"), "features"),
+        bad("5-D features", lambda t: t.KD.attention_map(t.tensor(np.zeros((1, 2, 3, 4, 5)))),
+            "features"),
+    ],
+    "distill.attention_transfer_loss": [
+        bad("spatial sizes differ", lambda t: t.KD.attention_transfer_loss(t.maps(h=5), t.maps(h=4)),
+            "student_features"),
+        bad("batch sizes differ", lambda t: t.KD.attention_transfer_loss(t.maps(n=2), t.maps(n=3)),
+            "student_features"),
+        bad("2-D features", lambda t: t.KD.attention_transfer_loss(t.feats(), t.maps()),
+            "student_features"),
+        bad("a string", lambda t: t.KD.attention_transfer_loss(t.maps(), "maps"), "teacher_features"),
+    ],
+    "distill.hint_loss": [
+        bad("shapes differ", lambda t: t.KD.hint_loss(t.maps(c=4), t.maps(c=8)), "regressed"),
+        bad("a string", lambda t: t.KD.hint_loss("maps", t.maps()), "regressed"),
+        bad("None", lambda t: t.KD.hint_loss(t.maps(), None), "teacher_features"),
+        bad("NaN", lambda t: t.KD.hint_loss(t.maps() * np.nan, t.maps()), "regressed"),
+    ],
+    "tlhelpers.distill.FeatureHint": [
+        bad("method unknown", lambda t: t.KD.FeatureHint("a", "b", method="l2"), "method"),
+        bad("student_layer a number", lambda t: t.KD.FeatureHint(5, "b"), "student_layer"),
+        bad("teacher_layer None", lambda t: t.KD.FeatureHint("a", None), "teacher_layer"),
+        bad("weight negative", lambda t: t.KD.FeatureHint("a", "b", weight=-1.0), "weight"),
+        bad("weight a string", lambda t: t.KD.FeatureHint("a", "b", weight="high"), "weight"),
+    ],
+    "distill.Distiller": [
+        bad("student a string", lambda t: t.KD.Distiller("student", t.classifier()), "student"),
+        bad("teacher None", lambda t: t.KD.Distiller(t.student, None), "teacher"),
+        bad("the same model twice", lambda t: t.KD.Distiller(t.student, t.student), "student"),
+        bad("temperature=0", lambda t: t.KD.Distiller(t.student, t.classifier(), temperature=0),
+            "temperature"),
+        bad("alpha=2", lambda t: t.KD.Distiller(t.student, t.classifier(), alpha=2), "alpha"),
+        bad("hint a string", lambda t: t.KD.Distiller(t.student, t.classifier(), hint="block2"),
+            "hint"),
+        bad("different class counts", lambda t: t.KD.Distiller(t.KD.student_cnn(5, width=4),
+                                                               t.classifier()), "teacher"),
+        bad("a backbone as teacher", lambda t: t.KD.Distiller(t.student, t.backbone()), "teacher"),
+    ],
+    "distill.distill": [
+        bad("temperature negative", lambda t: t.KD.distill(t.student, t.classifier(), t.data(),
+                                                           temperature=-1, progress=False),
+            "temperature"),
+        bad("alpha a string", lambda t: t.KD.distill(t.student, t.classifier(), t.data(), alpha="0.1",
+                                                     progress=False), "alpha"),
+        bad("epochs=0", lambda t: t.KD.distill(t.student, t.classifier(), t.data(), epochs=0,
+                                               progress=False), "epochs"),
+        bad("lr negative", lambda t: t.KD.distill(t.student, t.classifier(), t.data(), lr=-1e-3,
+                                                  progress=False), "lr"),
+        bad("label out of range", lambda t: t.KD.distill(
+            t.student, t.classifier(), t.data(labels=[7] * 6), progress=False), "data"),
+        bad("NaN images", lambda t: t.KD.distill(t.student, t.classifier(), t.data(scale=np.nan),
+                                                 progress=False), "data"),
+        bad("28x28 images", lambda t: t.KD.distill(t.student, t.classifier(), t.data(size=28),
+                                                   progress=False), "data"),
+        bad("data a string", lambda t: t.KD.distill(t.student, t.classifier(), "digits",
+                                                    progress=False), "data"),
+    ],
+    "distill.make_teacher": [
+        bad("epochs=0", lambda t: t.KD.make_teacher(t.ds(), epochs=0, progress=False), "epochs"),
+        bad("lr negative", lambda t: t.KD.make_teacher(t.ds(), lr=-1.0, progress=False), "lr"),
+        bad("fine_tune='yes'", lambda t: t.KD.make_teacher(t.ds(), fine_tune="yes", progress=False),
+            "fine_tune"),
+        bad("data a string", lambda t: t.KD.make_teacher("digits", progress=False), "data"),
+        bad("seed negative", lambda t: t.KD.make_teacher(t.ds(), seed=-1, progress=False), "seed"),
+    ],
+    "distill.teacher_hard_labels": [
+        bad("teacher a string", lambda t: t.KD.teacher_hard_labels("teacher", t.images()), "teacher"),
+        bad("a backbone", lambda t: t.KD.teacher_hard_labels(t.backbone(), t.images()), "teacher"),
+        bad("28x28 images", lambda t: t.KD.teacher_hard_labels(t.classifier(), t.images(size=28)),
+            "data"),
+        bad("NaN images", lambda t: t.KD.teacher_hard_labels(t.classifier(), t.images() * np.nan),
+            "data"),
+        bad("batch_size=0", lambda t: t.KD.teacher_hard_labels(t.classifier(), t.images(), 0),
+            "batch_size"),
+    ],
+    "distill.student_cnn": [
+        bad("num_classes=1", lambda t: t.KD.student_cnn(1), "num_classes"),
+        bad("width=0", lambda t: t.KD.student_cnn(10, width=0), "width"),
+        bad("width a string", lambda t: t.KD.student_cnn(10, width="16"), "width"),
+        bad("num_classes a float", lambda t: t.KD.student_cnn(10.0), "num_classes"),
+    ],
+    "distill.prunable_weights": [
+        bad("a string", lambda t: t.KD.prunable_weights("model"), "model"),
+        bad("None", lambda t: t.KD.prunable_weights(None), "model"),
+        bad("a list of models", lambda t: t.KD.prunable_weights([t.student]), "model"),
+    ],
+    "distill.magnitude_prune": [
+        bad("sparsity=1", lambda t: t.KD.magnitude_prune(t.student, 1.0), "sparsity"),
+        bad("sparsity negative", lambda t: t.KD.magnitude_prune(t.student, -0.1), "sparsity"),
+        bad("sparsity in percent", lambda t: t.KD.magnitude_prune(t.student, 50), "sparsity"),
+        bad("scope unknown", lambda t: t.KD.magnitude_prune(t.student, 0.5, scope="local"), "scope"),
+        bad("model a string", lambda t: t.KD.magnitude_prune("student", 0.5), "model"),
+    ],
+    "distill.sparsity_sweep": [
+        bad("a sparsity of 1.5", lambda t: t.KD.sparsity_sweep(t.student, t.data(), [0.5, 1.5]),
+            "sparsities"),
+        bad("model a string", lambda t: t.KD.sparsity_sweep("student", t.data()), "model"),
+        bad("scope unknown", lambda t: t.KD.sparsity_sweep(t.student, t.data(), scope="local"),
+            "scope"),
+        bad("latency_repeats=0", lambda t: t.KD.sparsity_sweep(t.student, t.data(),
+                                                               latency_repeats=0),
+            "latency_repeats"),
+        bad("data a string", lambda t: t.KD.sparsity_sweep(t.student, "digits"), "data"),
+    ],
+    "distill.quantize_dynamic": [
+        bad("a string", lambda t: t.KD.quantize_dynamic("model"), "model"),
+        bad("None", lambda t: t.KD.quantize_dynamic(None), "model"),
+        bad("a number", lambda t: t.KD.quantize_dynamic(8), "model"),
+    ],
+    "distill.quantize_static": [
+        bad("model a string", lambda t: t.KD.quantize_static("model", t.images()), "model"),
+        bad("calibration empty", lambda t: t.KD.quantize_static(t.student, t.images(0)),
+            "calibration"),
+        bad("calibration NaN", lambda t: t.KD.quantize_static(t.student, t.images() * np.nan),
+            "calibration"),
+        bad("batch_size=0", lambda t: t.KD.quantize_static(t.student, t.images(), batch_size=0),
+            "batch_size"),
+        bad("backend unknown", lambda t: t.KD.quantize_static(t.student, t.images(), backend="arm7"),
+            "backend", tracks=TO),
+    ],
+    "distill.to_tflite": [
+        bad("a string", lambda t: t.KD.to_tflite("model"), "model", tracks=K),
+        bad("None", lambda t: t.KD.to_tflite(None), "model", tracks=K),
+        bad("a number", lambda t: t.KD.to_tflite(3), "model", tracks=K),
+    ],
+    "distill.TFLiteModel": [
+        bad("content a string", lambda t: t.KD.TFLiteModel("model.tflite", "float32", t.student),
+            "content", tracks=K),
+        bad("mode unknown", lambda t: t.KD.TFLiteModel(b"x", "int4", t.student), "mode", tracks=K),
+        bad("source a string", lambda t: t.KD.TFLiteModel(b"x", "float", "student"), "source",
+            tracks=K),
+        bad("num_threads=0", lambda t: t.KD.TFLiteModel(b"x", "float", t.student, 0), "num_threads",
+            tracks=K),
+    ],
+    "distill.compression_report": [
+        bad("model a string", lambda t: t.KD.compression_report("model"), "model"),
+        bad("batch_size=0", lambda t: t.KD.compression_report(t.student, t.images(), batch_size=0),
+            "batch_size"),
+        bad("repeats=0", lambda t: t.KD.compression_report(t.student, t.images(), repeats=0),
+            "repeats"),
+        bad("warmup negative", lambda t: t.KD.compression_report(t.student, t.images(), warmup=-1),
+            "warmup"),
+        bad("name a number", lambda t: t.KD.compression_report(t.student, t.images(), name=5), "name"),
+        bad("data NaN", lambda t: t.KD.compression_report(t.student, t.images() * np.nan), "data"),
+    ],
+    # ------------------------------------------------------------------ finetune
+    "finetune.block_names": [
+        bad("a string", lambda t: t.FT.block_names("course_cnn"), "model"),
+        bad("None", lambda t: t.FT.block_names(None), "model"),
+        bad("a number", lambda t: t.FT.block_names(3), "model"),
+    ],
+    "finetune.block_parameters": [
+        bad("a string", lambda t: t.FT.block_parameters("course_cnn"), "model"),
+        bad("None", lambda t: t.FT.block_parameters(None), "model"),
+        bad("an array", lambda t: t.FT.block_parameters(np.zeros(3)), "model"),
+    ],
+    "finetune.unfreeze": [
+        bad("top_k too large", lambda t: t.FT.unfreeze(t.classifier(), 99), "top_k"),
+        bad("top_k negative", lambda t: t.FT.unfreeze(t.classifier(), -1), "top_k"),
+        bad("top_k a string", lambda t: t.FT.unfreeze(t.classifier(), "2"), "top_k"),
+        bad("from_block unknown", lambda t: t.FT.unfreeze(t.classifier(), from_block="conv9"),
+            "from_block"),
+        bad("both top_k and from_block", lambda t: t.FT.unfreeze(t.classifier(), 1,
+                                                                 from_block="block4"), "top_k"),
+        bad("bn_trainable='no'", lambda t: t.FT.unfreeze(t.classifier(), 1, bn_trainable="no"),
+            "bn_trainable"),
+        bad("model a string", lambda t: t.FT.unfreeze("model", 1), "model"),
+    ],
+    "finetune.param_groups": [
+        bad("lr negative", lambda t: t.FT.param_groups(t.classifier(), -1e-3), "lr"),
+        bad("lr a string", lambda t: t.FT.param_groups(t.classifier(), "1e-3"), "lr"),
+        bad("decay=0", lambda t: t.FT.param_groups(t.classifier(), 1e-3, decay=0.0), "decay"),
+        bad("include_frozen='yes'", lambda t: t.FT.param_groups(t.classifier(), 1e-3,
+                                                                include_frozen="yes"),
+            "include_frozen"),
+        bad("model a string", lambda t: t.FT.param_groups("model", 1e-3), "model"),
+    ],
+    "finetune.check_param_groups": [
+        bad("a group without params", lambda t: t.FT.check_param_groups(t.classifier(), [{"lr": 1.0}]),
+            "groups"),
+        bad("no groups", lambda t: t.FT.check_param_groups(t.classifier(fresh=True), []), "groups"),
+        bad("groups a string", lambda t: t.FT.check_param_groups(t.classifier(), "all"), "groups"),
+        bad("model a string", lambda t: t.FT.check_param_groups("model", []), "model"),
+    ],
+    "finetune.lr_schedule": [
+        bad("schedule unknown", lambda t: t.FT.lr_schedule("step", 10, peak_lr=0.1) if t.name == "keras"
+            else t.FT.lr_schedule(t.optimizer(), "step", 10), "schedule"),
+        bad("total_steps=0", lambda t: t.FT.lr_schedule("cosine", 0, peak_lr=0.1) if t.name == "keras"
+            else t.FT.lr_schedule(t.optimizer(), "cosine", 0), "total_steps"),
+        bad("warmup_steps too many", lambda t: t.FT.lr_schedule(
+            "warmup_cosine", 10, peak_lr=0.1, warmup_steps=20) if t.name == "keras"
+            else t.FT.lr_schedule(t.optimizer(), "warmup_cosine", 10, warmup_steps=20),
+            "warmup_steps"),
+        bad("peak_lr negative", lambda t: t.FT.lr_schedule("cosine", 10, peak_lr=-0.1), "peak_lr",
+            tracks=K),
+        bad("optimizer a string", lambda t: t.FT.lr_schedule("adam", "cosine", 10), "optimizer",
+            tracks=TO),
+    ],
+    "finetune.GradualUnfreezing": [
+        bad("every=0", lambda t: t.FT.GradualUnfreezing(t.classifier(), every=0), "every"),
+        bad("start negative", lambda t: t.FT.GradualUnfreezing(t.classifier(), start=-1), "start"),
+        bad("start too large", lambda t: t.FT.GradualUnfreezing(t.classifier(), start=9), "start"),
+        bad("bn_trainable='no'", lambda t: t.FT.GradualUnfreezing(t.classifier(), bn_trainable="no"),
+            "bn_trainable"),
+        bad("model a string", lambda t: t.FT.GradualUnfreezing("model"), "model"),
+    ],
+    "finetune.snapshot": [
+        bad("a list", lambda t: t.FT.snapshot([t.tensor(np.ones(3))]), "params"),
+        bad("a string", lambda t: t.FT.snapshot("params"), "params"),
+        bad("None", lambda t: t.FT.snapshot(None), "params"),
+    ],
+    "finetune.ewc_penalty": [
+        bad("strength negative", lambda t: t.FT.ewc_penalty(*t.named(3), strength=-1.0), "strength"),
+        bad("strength a string", lambda t: t.FT.ewc_penalty(*t.named(3), strength="1e3"), "strength"),
+        bad("fisher misses a name", lambda t: t.FT.ewc_penalty(
+            t.named(1)[0], {}, t.named(1)[0], strength=1.0), "fisher"),
+        bad("anchor misses a name", lambda t: t.FT.ewc_penalty(
+            t.named(1)[0], t.named(1)[0], {}, strength=1.0), "anchor"),
+        bad("shapes differ", lambda t: t.FT.ewc_penalty(
+            t.named(1)[0], t.named(1, size=4)[0], t.named(1)[0], strength=1.0), "fisher"),
+        bad("fisher a list", lambda t: t.FT.ewc_penalty(
+            t.named(1)[0], [t.tensor(np.ones(3))], t.named(1)[0], strength=1.0), "fisher"),
+    ],
+    "finetune.l2sp_penalty": [
+        bad("alpha negative", lambda t: t.FT.l2sp_penalty(*t.named(3), alpha=-0.1, beta=0.01), "alpha"),
+        bad("beta a string", lambda t: t.FT.l2sp_penalty(*t.named(3), alpha=0.1, beta="0.01"), "beta"),
+        bad("anchor misses a name", lambda t: t.FT.l2sp_penalty(
+            t.named(1)[0], {}, t.named(1)[0], alpha=0.1, beta=0.01), "anchor"),
+        bad("anchor shape differs", lambda t: t.FT.l2sp_penalty(
+            t.named(1)[0], t.named(1, size=5)[0], t.named(1)[0], alpha=0.1, beta=0.01), "anchor"),
+    ],
+    "finetune.fisher_diagonal": [
+        bad("labels='true'", lambda t: t.FT.fisher_diagonal(t.classifier(), t.data(), labels="true"),
+            "labels"),
+        bad("batch_size=0", lambda t: t.FT.fisher_diagonal(t.classifier(), t.data(), batch_size=0),
+            "batch_size"),
+        bad("label out of range", lambda t: t.FT.fisher_diagonal(t.classifier(),
+                                                                 t.data(labels=[3] * 6)), "data"),
+        bad("a backbone", lambda t: t.FT.fisher_diagonal(t.backbone(), t.data()), "model"),
+        bad("NaN images", lambda t: t.FT.fisher_diagonal(t.classifier(), t.data(scale=np.nan)),
+            "data"),
+    ],
+    "finetune.EWC": [
+        bad("strength negative", lambda t: t.FT.EWC(t.classifier(), t.data(), strength=-1.0),
+            "strength"),
+        bad("strength missing", lambda t: t.FT.EWC(t.classifier(), t.data()), "strength"),
+        bad("data NaN", lambda t: t.FT.EWC(t.classifier(), t.data(scale=np.nan), strength=1.0),
+            "data"),
+        bad("model a string", lambda t: t.FT.EWC("model", t.data(), strength=1.0), "model"),
+    ],
+    "finetune.L2SP": [
+        bad("alpha negative", lambda t: t.FT.L2SP(t.classifier(), alpha=-1.0), "alpha"),
+        bad("beta a string", lambda t: t.FT.L2SP(t.classifier(), beta="0.01"), "beta"),
+        bad("alpha NaN", lambda t: t.FT.L2SP(t.classifier(), alpha=float("nan")), "alpha"),
+        bad("model a string", lambda t: t.FT.L2SP("model"), "model"),
+    ],
+    "finetune.class_weights": [
+        bad("empty", lambda t: t.FT.class_weights([]), "labels"),
+        bad("negative label", lambda t: t.FT.class_weights([0, 1, -1]), "labels"),
+        bad("fractional labels", lambda t: t.FT.class_weights([0.5, 1.0]), "labels"),
+        bad("num_classes too small", lambda t: t.FT.class_weights([0, 1, 2], num_classes=2),
+            "num_classes"),
+        bad("a class without examples", lambda t: t.FT.class_weights([0, 0, 2], num_classes=3),
+            "labels"),
+    ],
+    "finetune.balanced_sampler": [
+        bad("data a string", lambda t: t.FT.balanced_sampler("digits"), "data", tracks=K),
+        bad("batch_size=0", lambda t: t.FT.balanced_sampler(t.data(), batch_size=0), "batch_size",
+            tracks=K),
+        bad("label -1", lambda t: t.FT.balanced_sampler(t.data(labels=[0, 1, 2, 0, 1, -1])), "data",
+            tracks=K),
+        bad("seed negative", lambda t: t.FT.balanced_sampler(t.data(), seed=-1), "seed", tracks=K),
+        bad("negative label", lambda t: t.FT.balanced_sampler([0, 1, -1]), "labels", tracks=TO),
+        bad("num_samples=0", lambda t: t.FT.balanced_sampler([0, 1, 1], 0), "num_samples",
+            tracks=TO),
+        bad("labels fractional", lambda t: t.FT.balanced_sampler([0.5, 1.0]), "labels", tracks=TO),
+        bad("seed negative", lambda t: t.FT.balanced_sampler([0, 1, 1], seed=-1), "seed", tracks=TO),
+    ],
+    "finetune.fit": [
+        bad("a backbone", lambda t: t.FT.fit(t.backbone(), t.data()), "model"),
+        bad("label out of range", lambda t: t.FT.fit(t.classifier(), t.data(labels=[5] * 6)), "data"),
+        bad("NaN images", lambda t: t.FT.fit(t.classifier(), t.data(scale=np.nan)), "data"),
+        bad("28x28 images", lambda t: t.FT.fit(t.classifier(), t.data(size=28)), "data"),
+        bad("lr negative", lambda t: t.FT.fit(t.classifier(), t.data(), lr=-1e-3), "lr"),
+        bad("epochs=0", lambda t: t.FT.fit(t.classifier(), t.data(), epochs=0), "epochs"),
+        bad("balanced='yes'", lambda t: t.FT.fit(t.classifier(), t.data(), balanced="yes"),
+            "balanced"),
+        bad("class_weight negative", lambda t: t.FT.fit(t.classifier(), t.data(),
+                                                        class_weight=[1.0, -1.0, 1.0]),
+            "class_weight"),
+        bad("seed negative", lambda t: t.FT.fit(t.classifier(), t.data(), seed=-1), "seed"),
+        bad("validation labels out of range", lambda t: t.FT.fit(
+            t.classifier(), t.data(), validation=t.data(labels=[4] * 6)), "validation"),
+    ],
+    "finetune.LRSchedule": [
+        bad("empty", lambda t: t.FT.LRSchedule([]), "values", tracks=K),
+        bad("negative rate", lambda t: t.FT.LRSchedule([0.1, -0.1]), "values", tracks=K),
+        bad("NaN rate", lambda t: t.FT.LRSchedule([0.1, float("nan")]), "values", tracks=K),
+    ],
+    "finetune.ParamGroupOptimizer": [
+        bad("optimizer a string", lambda t: t.FT.ParamGroupOptimizer("adam", []), "optimizer",
+            tracks=K),
+        bad("groups empty", lambda t: t.FT.ParamGroupOptimizer(t.keras_adam(), []), "groups",
+            tracks=K),
+        bad("groups a string", lambda t: t.FT.ParamGroupOptimizer(t.keras_adam(), "all"), "groups",
+            tracks=K),
+    ],
+    "finetune.PenalizedModel": [
+        bad("model a string", lambda t: t.FT.PenalizedModel("model", lambda: 0.0), "model", tracks=K),
+        bad("penalty a number", lambda t: t.FT.PenalizedModel(t.classifier(), 0.1), "penalty",
+            tracks=K),
+        bad("penalty None", lambda t: t.FT.PenalizedModel(t.classifier(), None), "penalty", tracks=K),
+    ],
+    "finetune.EarlyStopping": [
+        bad("patience=0", lambda t: t.FT.EarlyStopping(patience=0), "patience", tracks=TO),
+        bad("mode unknown", lambda t: t.FT.EarlyStopping(mode="up"), "mode", tracks=TO),
+        bad("min_delta negative", lambda t: t.FT.EarlyStopping(min_delta=-0.1), "min_delta",
+            tracks=TO),
+        bad("restore_best_weights='yes'", lambda t: t.FT.EarlyStopping(restore_best_weights="yes"),
+            "restore_best_weights", tracks=TO),
+        bad("monitor a number", lambda t: t.FT.EarlyStopping(5), "monitor", tracks=TO),
+    ],
+    "finetune.ReduceLROnPlateau": [
+        bad("factor=1.5", lambda t: t.FT.ReduceLROnPlateau(factor=1.5), "factor", tracks=TO),
+        bad("patience=0", lambda t: t.FT.ReduceLROnPlateau(patience=0), "patience", tracks=TO),
+        bad("min_lr negative", lambda t: t.FT.ReduceLROnPlateau(min_lr=-1.0), "min_lr", tracks=TO),
+        bad("mode unknown", lambda t: t.FT.ReduceLROnPlateau(mode="lower"), "mode", tracks=TO),
     ],
 }
 

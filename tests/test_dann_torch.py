@@ -324,3 +324,15 @@ def test_bad_input_gets_a_clear_error(domains):
         D.domain_features(nn.Linear(2, 2), xs, xt)
     with pytest.raises(ValueError, match="target is empty"):
         D.domain_features(dann, xs, xt[:0])
+
+
+def test_the_course_training_loop_takes_the_ganin_network():
+    """Its head is a Sequential of several layers: fit/evaluate still read the class count."""
+    from tlhelpers.torch import training
+
+    model = D.ganin_digits_classifier(10)
+    x = np.random.default_rng(0).random((8, 32, 32, 3)).astype("float32")
+    history = training.fit(model, (x, np.arange(8) % 10), epochs=1, progress=False)
+    assert np.isfinite(history["loss"][0])
+    with pytest.raises(ValueError, match="labels"):
+        training.evaluate(model, (x, np.full(8, 10)))

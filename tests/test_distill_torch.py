@@ -367,3 +367,13 @@ def test_bad_inputs():
         D.quantize_static(D.student_cnn(), np.zeros((2, 28, 28, 1), np.float32))
     with pytest.raises(TypeError, match="model"):
         D.quantize_dynamic(None)
+
+
+def test_make_teacher_is_repeatable_whatever_ran_before(digits):
+    """``seed`` covers the new head's initial weights, not only fit's shuffling."""
+    heads = []
+    for draws in (0, 1000):
+        torch.rand(draws)  # whatever earlier code drew from torch's generator
+        teacher = D.make_teacher(digits[0], epochs=1, lr=1e-2, fine_tune=False, seed=0, progress=False)
+        heads.append(teacher.head.weight.detach().clone())
+    assert torch.equal(heads[0], heads[1])

@@ -21,7 +21,10 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["PAPER_DIGITS_NETWORK", "PAPER_GAP_CLOSED", "PAPER_TABLE2", "check_lambda", "gap_closed"]
+from . import checks
+
+__all__ = ["PAPER_DIGITS_NETWORK", "PAPER_GAP_CLOSED", "PAPER_TABLE2", "check_channel_mean",
+           "check_lambda", "check_sgd", "gap_closed"]
 
 #: Ganin et al. 2016, Table 2: target-domain accuracy of a network trained on the labelled
 #: source only, with DANN (unlabelled target), and on the labelled target (the upper bound).
@@ -58,6 +61,24 @@ def check_lambda(value: Any, name: str = "lambda_") -> float:
     return out
 
 
+def check_channel_mean(mean: Any, channels: int) -> np.ndarray:
+    """``mean`` (one number, or one per channel) as float32 ``(channels,)``; strings, NaN and
+    a count of values that is not 1 or ``channels`` are refused."""
+    values = np.atleast_1d(np.asarray(mean, dtype=object))
+    if values.ndim != 1 or len(values) not in (1, channels) or not all(
+            isinstance(v, numbers.Real) and not isinstance(v, (bool, np.bool_)) and math.isfinite(v)
+            for v in values):
+        checks.fail("mean", f"a finite number or {channels} of them (one per channel)", mean)
+    return np.broadcast_to(values.astype(np.float32), (channels,)).copy()
+
+
+def check_sgd(lr: Any, momentum: Any, weight_decay: Any) -> None:
+    """The contract's checks of an SGD recipe's numbers (``fit_dann``), before any framework call."""
+    checks.positive_number(lr, "lr")
+    checks.number(momentum, "momentum", minimum=0.0, maximum=1.0, exclusive_max=True)
+    checks.number(weight_decay, "weight_decay", minimum=0.0)
+
+
 def gap_closed(source_only: float, adapted: float, train_on_target: float) -> float:
     """Share of the source-only → train-on-target accuracy gap that adaptation closes:
 
@@ -72,7 +93,7 @@ def gap_closed(source_only: float, adapted: float, train_on_target: float) -> fl
     values = {"source_only": source_only, "adapted": adapted, "train_on_target": train_on_target}
     for name, v in values.items():
         try:
-            ok = 0.0 <= float(v) <= 1.0 and not isinstance(v, bool)
+            ok = 0.0 <= float(v) <= 1.0 and not isinstance(v, (bool, str, bytes))
         except (TypeError, ValueError):
             ok = False
         if not ok:

@@ -51,6 +51,8 @@ from typing import Any
 
 import numpy as np
 
+from . import checks
+
 from .zoo import COURSE_CNN
 
 __all__ = [
@@ -65,7 +67,11 @@ __all__ = [
     "attention_map",
     "attention_transfer_loss",
     "check_alpha",
+    "check_logit_values",
+    "check_make_teacher",
+    "check_report",
     "check_same_classes",
+    "check_transfer_set",
     "check_sparsity",
     "check_temperature",
     "entropy",
@@ -123,6 +129,9 @@ STUDENT_CNN: dict[str, Any] = {
 
 def student_parameter_count(width: int = STUDENT_CNN["width"], num_classes: int = 10) -> int:
     """Learnable parameters of ``student_cnn(num_classes, width)`` (BatchNorm statistics excluded)."""
+    width = checks.positive_int(width, "width")
+    if checks.positive_int(num_classes, "num_classes") < 2:
+        checks.fail("num_classes", "an integer >= 2", num_classes)
     channels = [STUDENT_CNN["input_shape"][-1]] + [width * m for m in STUDENT_CNN["stage_multipliers"]]
     convs = sum(9 * c_in * c_out + 2 * c_out for c_in, c_out in zip(channels, channels[1:]))
     return convs + channels[-1] * num_classes + num_classes
@@ -181,9 +190,70 @@ def _logits(x: Any, name: str) -> np.ndarray:
     if a.ndim != 2 or a.shape[1] < 2:
         raise ValueError(f"{name} must be a (batch, classes) array of logits with at least 2 "
                          f"classes, got shape {a.shape}.")
+    check_logit_values(a, name)
+    return a
+
+
+def check_logit_values(values: Any, name: str) -> None:
+    """Refuse logits that are not finite, or that are probabilities (rows in [0, 1] summing to
+    1: a softmax output where the loss takes the scores before it — the loss would then be
+    computed on a softmax of probabilities, silently wrong)."""
+    a = np.asarray(values, dtype=np.float64)
     if not np.all(np.isfinite(a)):
         raise ValueError(f"{name} contains NaN or infinite values.")
-    return a
+    if a.size and a.min() >= 0.0 and a.max() <= 1.0 and np.allclose(a.sum(-1), 1.0, atol=1e-4):
+        raise ValueError(f"{name} must be logits (the scores before the softmax), got rows of "
+                         "probabilities in [0, 1] that sum to 1; pass the model's outputs before "
+                         "the softmax (or the log of the probabilities).")
+
+
+def check_transfer_set(data: Any, *, num_classes: int | None, lr: Any, weight_decay: Any,
+                       seed: Any, progress: Any) -> None:
+    """Check ``distill``'s options and transfer set per the contract, before any framework
+    call: images (a Dataset, an ``(x, y)`` pair, or images alone for ``alpha = 0``) that are
+    finite, and labels in ``[0, num_classes)``."""
+    from .adapt import check_fit_options
+
+    check_fit_options(lr=lr, weight_decay=weight_decay, seed=seed, progress=progress, schedule=None)
+    if hasattr(data, "y") or (isinstance(data, (tuple, list)) and len(data) == 2):
+        checks.image_data(data, "data", num_classes=num_classes)
+    elif data is None or isinstance(data, (str, bytes)):
+        checks.fail("data", "a Dataset, an (x, y) pair or images", data)
+    else:
+        checks.image_batch(getattr(data, "x", data), "data")
+
+
+def check_make_teacher(data: Any, *, epochs: Any, lr: Any, batch_size: Any, fine_tune: Any,
+                       seed: Any, progress: Any) -> None:
+    """Check ``make_teacher``'s arguments per the contract before the backbone is loaded."""
+    from .adapt import check_fit_options
+
+    checks.positive_int(epochs, "epochs")
+    checks.positive_int(batch_size, "batch_size")
+    checks.flag(fine_tune, "fine_tune")
+    check_fit_options(lr=lr, weight_decay=0.0, seed=seed, progress=progress, schedule=None)
+    checks.image_data(data, "data")
+
+
+def _images(data: Any) -> Any:
+    """The images of a Dataset, an ``(x, y)`` pair or an array."""
+    if isinstance(data, (tuple, list)) and len(data) == 2:
+        return data[0]
+    return getattr(data, "x", data)
+
+
+def check_report(data: Any, *, name: Any = None, repeats: Any = 1, warmup: Any = 0,
+                 data_name: str = "data") -> None:
+    """Check ``compression_report``'s arguments (and the images of ``sparsity_sweep`` and
+    ``quantize_static``) per the contract: finite images when given, a report name, counts."""
+    if name is not None and not isinstance(name, str):
+        checks.fail("name", "a string or None", name)
+    checks.positive_int(repeats, "repeats")
+    checks.non_negative_int(warmup, "warmup")
+    if data is not None:
+        if isinstance(data, (str, bytes)):
+            checks.fail(data_name, "images (a Dataset, an (x, y) pair or an array)", data)
+        checks.image_batch(_images(data), data_name)
 
 
 def _pair(student_logits: Any, teacher_logits: Any) -> tuple[np.ndarray, np.ndarray]:
@@ -228,7 +298,10 @@ def softmax_t(logits: Any, temperature: float = 1.0) -> np.ndarray:
 
 def entropy(probabilities: Any) -> np.ndarray:
     """Shannon entropy in nats of each row of probabilities (0 log 0 = 0)."""
-    p = np.asarray(probabilities, dtype=np.float64)
+    p = _numbers(probabilities, "probabilities")
+    if p.size and (p.min() < 0 or p.max() > 1 or not np.allclose(p.sum(-1), 1.0, atol=1e-3)):
+        raise ValueError("probabilities must be rows in [0, 1] that sum to 1 (a softmax output); "
+                         "for logits, take softmax_t(logits) first.")
     with np.errstate(divide="ignore", invalid="ignore"):
         return -np.where(p > 0, p * np.log(p), 0.0).sum(axis=-1)
 
@@ -285,8 +358,21 @@ def kd_loss_grad(student_logits: Any, teacher_logits: Any, labels: Any = None, *
 # Feature hints
 # --------------------------------------------------------------------------------------
 
+def _numbers(x: Any, name: str) -> np.ndarray:
+    """``x`` as a finite float64 array; a clear error for strings, None and NaN."""
+    if x is None or isinstance(x, (str, bytes)):
+        checks.fail(name, "an array of numbers", x)
+    try:
+        a = np.asarray(x, dtype=np.float64)
+    except (TypeError, ValueError):
+        checks.fail(name, "an array of numbers", checks.Received(type(x).__name__))
+    if not np.all(np.isfinite(a)):
+        raise ValueError(f"{name} contains NaN or infinite values.")
+    return a
+
+
 def _features(x: Any, name: str) -> np.ndarray:
-    a = np.asarray(x, dtype=np.float64)
+    a = _numbers(x, name)
     if a.ndim != 4:
         raise ValueError(f"{name} must be feature maps (N, H, W, C) channels-last, got shape {a.shape}.")
     return a
@@ -306,18 +392,18 @@ def attention_transfer_loss(student_features: Any, teacher_features: Any) -> flo
     s = _features(student_features, "student_features")
     t = _features(teacher_features, "teacher_features")
     if s.shape[:3] != t.shape[:3]:
-        raise ValueError(f"attention transfer needs the same batch and spatial size: student "
-                         f"features {s.shape[:3]}, teacher features {t.shape[:3]} (N, H, W).")
+        raise ValueError(f"student_features and teacher_features must have the same batch and "
+                         f"spatial size (N, H, W), got {s.shape[:3]} and {t.shape[:3]}.")
     return float(((attention_map(s) - attention_map(t)) ** 2).mean())
 
 
 def hint_loss(regressed: Any, teacher_features: Any) -> float:
     """FitNets' hint loss: mean squared error between the regressed student features and the
     teacher's hint features (the paper's ½‖·‖² per example, up to a constant factor)."""
-    r, t = np.asarray(regressed, dtype=np.float64), np.asarray(teacher_features, dtype=np.float64)
+    r, t = _numbers(regressed, "regressed"), _numbers(teacher_features, "teacher_features")
     if r.shape != t.shape:
-        raise ValueError(f"regressed student features {r.shape} and teacher features {t.shape} "
-                         "must have the same shape.")
+        raise ValueError(f"regressed (the student's regressed features) and teacher_features must "
+                         f"have the same shape, got {r.shape} and {t.shape}.")
     return float(((r - t) ** 2).mean())
 
 
@@ -351,8 +437,8 @@ class FeatureHint:
         for name in ("student_layer", "teacher_layer"):
             if not isinstance(getattr(self, name), str) or not getattr(self, name):
                 raise ValueError(f"{name} must be a layer name (str), got {getattr(self, name)!r}.")
-        if self.weight is not None and (isinstance(self.weight, bool) or not float(self.weight) >= 0):
-            raise ValueError(f"weight must be a number >= 0, got {self.weight!r}.")
+        if self.weight is not None:
+            checks.number(self.weight, "weight", minimum=0.0)
 
     @property
     def loss_weight(self) -> float:
@@ -411,6 +497,8 @@ def magnitude_masks(weights: Mapping[str, Any], sparsity: float, *,
 
 def sparsity_of(weights: Mapping[str, Any] | Sequence[Any]) -> float:
     """Fraction of exact zeros over the given tensors."""
+    if weights is None or isinstance(weights, (str, bytes)):
+        checks.fail("weights", "a dict {name: array} or a list of arrays", weights)
     values = weights.values() if isinstance(weights, Mapping) else weights
     arrays = [np.asarray(v) for v in values]
     total = sum(a.size for a in arrays)
@@ -460,15 +548,21 @@ def median_latency(run: Callable[[], Any], *, batch_size: int = 1, repeats: int 
     return LatencyStats(statistics.median(times), q[0], q[2], repeats, int(warmup), batch_size)
 
 
+def _file(path: Any) -> Path:
+    if not isinstance(path, (str, Path)) or not Path(path).is_file():
+        checks.fail("path", "the path of an existing file", path)
+    return Path(path)
+
+
 def file_bytes(path: str | Path) -> int:
     """Size of a file on disk, in bytes."""
-    return Path(path).stat().st_size
+    return _file(path).stat().st_size
 
 
 def zlib_bytes(path: str | Path) -> int:
     """Size of a file after zlib compression (level 9): what unstructured sparsity saves
     once the zeros are compressed (a dense file stores a zero in 4 bytes like any float)."""
-    return len(zlib.compress(Path(path).read_bytes(), 9))
+    return len(zlib.compress(_file(path).read_bytes(), 9))
 
 
 @dataclass
@@ -533,6 +627,14 @@ class CompressionReport:
         return {**asdict(self), "sparsity": self.sparsity}
 
 
+def _check_reports(reports: Any) -> None:
+    if isinstance(reports, (str, bytes)) or not isinstance(reports, Sequence) or not reports \
+            or not all(isinstance(r, CompressionReport) for r in reports):
+        checks.fail("reports", "a non-empty list of CompressionReport (compression_report makes them)",
+                    checks.Received(type(reports).__name__ if not isinstance(reports, Sequence)
+                                    else f"{len(reports)} item(s)"))
+
+
 def format_reports(reports: Sequence[CompressionReport], baseline: int | None = 0) -> str:
     """A Markdown table of reports; ``baseline`` (an index, or None) gives the × columns.
 
@@ -540,6 +642,7 @@ def format_reports(reports: Sequence[CompressionReport], baseline: int | None = 
     accuracy as a fraction; ``params_x``/``file_x``/``latency_x`` = how many times
     smaller/faster than the baseline row.
     """
+    _check_reports(reports)
     if not reports:
         raise ValueError("reports must hold at least one CompressionReport.")
     if baseline is not None and not -len(reports) <= baseline < len(reports):
@@ -555,6 +658,9 @@ def format_reports(reports: Sequence[CompressionReport], baseline: int | None = 
 def plot_compression(reports: Sequence[CompressionReport], ax=None, *, title: str | None = None):
     """Accuracy against file size and against latency, one point per report, in one figure
     (two panels sharing the accuracy axis). Returns the figure."""
+    _check_reports(reports)
+    if title is not None and not isinstance(title, str):
+        checks.fail("title", "a string or None", title)
     import matplotlib.pyplot as plt
 
     if not reports or any(r.accuracy is None for r in reports):

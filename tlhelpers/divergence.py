@@ -46,12 +46,17 @@ from sklearn.model_selection import train_test_split
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
+from . import checks
+
 __all__ = [
     "DEFAULT_MULTIPLIERS",
+    "ClassifierTest",
     "PermutationTest",
     "check_feature_shapes",
+    "classifier_two_sample_test",
     "coral_distance",
     "covariance",
+    "divergence_table",
     "gaussian_kernel",
     "kernel_bandwidths",
     "median_bandwidth",
@@ -93,6 +98,9 @@ def check_feature_shapes(source_shape: Sequence, target_shape: Sequence, *, min_
 
 
 def _features(source, target, min_samples: int = 1) -> tuple[np.ndarray, np.ndarray]:
+    for name, x in (("source", source), ("target", target)):
+        if x is None or isinstance(x, (str, bytes)):
+            raise ValueError(f"{name} must be a feature matrix of shape (n_samples, n_features), got {x!r}.")
     xs, xt = np.asarray(source, dtype=np.float64), np.asarray(target, dtype=np.float64)
     check_feature_shapes(xs.shape, xt.shape, min_samples=min_samples)
     for name, x in (("source", xs), ("target", xt)):
@@ -102,6 +110,9 @@ def _features(source, target, min_samples: int = 1) -> tuple[np.ndarray, np.ndar
 
 
 def _positive(value, name: str) -> float:
+    # A string or a bool is not a bandwidth, even where float() would read it as one.
+    if isinstance(value, (str, bytes, bool, np.bool_)):
+        raise ValueError(f"{name} must be a positive number, got {value!r}.")
     try:
         v = float(value)
     except (TypeError, ValueError):
@@ -113,7 +124,8 @@ def _positive(value, name: str) -> float:
 
 def _bandwidth_list(bandwidth, name: str = "bandwidth") -> list[float]:
     """One positive number or a non-empty sequence of them, as a list of floats."""
-    values = list(bandwidth) if isinstance(bandwidth, (Sequence, np.ndarray)) else [bandwidth]
+    values = (list(bandwidth) if isinstance(bandwidth, (Sequence, np.ndarray))
+              and not isinstance(bandwidth, (str, bytes)) else [bandwidth])
     if not values:
         raise ValueError(f"{name} must be a positive number or a non-empty sequence of them, got {bandwidth!r}.")
     return [_positive(b, name) for b in values]
@@ -249,7 +261,7 @@ def mmd2_two_gaussians(mean1: float, std1: float, mean2: float, std2: float, ban
     For several σ, the mean over them. The estimators converge to this value.
     """
     for name, value in (("mean1", mean1), ("mean2", mean2)):
-        if not math.isfinite(float(value)):
+        if isinstance(value, (str, bytes, bool)) or not math.isfinite(float(value)):
             raise ValueError(f"{name} must be a finite number, got {value!r}.")
     v1, v2 = _positive(std1, "std1") ** 2, _positive(std2, "std2") ** 2
     out = []
@@ -329,6 +341,8 @@ def mmd_permutation_test(source, target, *, n_permutations: int = 500, seed: int
         return (s_ss + d_s) / m**2 + (s_tt + d_t) / n**2 - 2 * s_st / (m * n)
 
     observed = float(statistics(np.r_[np.ones(m), np.zeros(n)][:, None])[0])
+    if seed is not None and not isinstance(seed, np.random.Generator):
+        checks.non_negative_int(seed, "seed")
     rng = np.random.default_rng(seed)
     null = []
     for start in range(0, int(n_permutations), 128):
@@ -379,7 +393,7 @@ def coral_distance(source, target) -> float:
 def pad_from_error(error: float) -> float:
     """Proxy A-distance from a domain classifier's *held-out* error ε: 2(1 − 2ε), clipped
     to [0, 2] (a classifier worse than chance says nothing more than chance)."""
-    e = float(error)
+    e = float(error) if not isinstance(error, (str, bytes, bool)) else math.nan
     if not 0.0 <= e <= 1.0:
         raise ValueError(f"error must be a fraction in [0, 1], got {error!r}.")
     return float(np.clip(2.0 * (1.0 - 2.0 * e), 0.0, 2.0))
@@ -412,6 +426,8 @@ def proxy_a_distance(source, target, *, test_size: float = 0.5, seed: int = 0, C
             raise ValueError(f"{name} contains NaN or infinite values.")
     if not 0 < test_size < 1:
         raise ValueError(f"test_size must lie in (0, 1), got {test_size}.")
+    if seed is not None and not isinstance(seed, np.random.Generator):
+        checks.non_negative_int(seed, "seed")
     rng = np.random.default_rng(seed)
     n = min(len(xs), len(xt))
     if n < 4:
@@ -424,3 +440,97 @@ def proxy_a_distance(source, target, *, test_size: float = 0.5, seed: int = 0, C
     clf = make_pipeline(StandardScaler(), LogisticRegression(C=C, max_iter=2000))
     clf.fit(x_fit, d_fit)
     return pad_from_error(1.0 - clf.score(x_held, d_held))
+
+
+# --------------------------------------------------------------------------------------
+# Lesson 03: a classifier two-sample test, and several divergences side by side
+# --------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class ClassifierTest:
+    """Result of :func:`classifier_two_sample_test`."""
+
+    accuracy: float   # the domain classifier's accuracy on the held-out half
+    p_value: float    # P(accuracy this high | the domains are the same): one-sided binomial
+    n_test: int       # held-out examples (half source, half target)
+
+    @property
+    def pad(self) -> float:
+        """The proxy A-distance this accuracy gives, 2(1 − 2ε) clipped to [0, 2]."""
+        return pad_from_error(1.0 - self.accuracy)
+
+
+def classifier_two_sample_test(source, target, *, test_size: float = 0.5, seed: int = 0,
+                               C: float = 1.0) -> ClassifierTest:
+    """Classifier two-sample test (Lopez-Paz & Oquab, ICLR 2017): can a classifier tell the
+    domains apart on examples it did not see?
+
+    The same domain classifier as :func:`proxy_a_distance` (both domains subsampled to one
+    size, a stratified split, standardised logistic regression fitted on one part); its
+    accuracy on the held-out part is the statistic. If the two samples come from one
+    distribution, each held-out prediction is right with probability 1/2 whatever the
+    classifier learnt, so the number right is Binomial(n_test, 1/2): the p-value is the
+    one-sided binomial tail. A low p-value says the domains differ *in a way a linear
+    classifier on these features can see*; a high one proves nothing.
+    """
+    from scipy.stats import binomtest
+
+    xs, xt = _as_2d("source", source), _as_2d("target", target)
+    check_feature_shapes(xs.shape, xt.shape, min_samples=4)
+    for name, x in (("source", xs), ("target", xt)):
+        if not np.isfinite(x).all():
+            raise ValueError(f"{name} contains NaN or infinite values.")
+    if not 0 < test_size < 1:
+        raise ValueError(f"test_size must lie in (0, 1), got {test_size!r}.")
+    rng = np.random.default_rng(seed)
+    n = min(len(xs), len(xt))
+    x = np.concatenate([xs[rng.choice(len(xs), n, replace=False)], xt[rng.choice(len(xt), n, replace=False)]])
+    d = np.r_[np.zeros(n), np.ones(n)]
+    x_fit, x_held, d_fit, d_held = train_test_split(x, d, test_size=test_size, stratify=d, random_state=seed)
+    clf = make_pipeline(StandardScaler(), LogisticRegression(C=C, max_iter=2000)).fit(x_fit, d_fit)
+    right = int((clf.predict(x_held) == d_held).sum())
+    p = binomtest(right, len(d_held), 0.5, alternative="greater").pvalue
+    return ClassifierTest(right / len(d_held), float(p), len(d_held))
+
+
+def divergence_table(reference, domains, accuracy=None, *, bandwidth=None, seed: int = 0):
+    """Several divergences between ``reference`` features and each of ``domains``
+    (``{name: features}``), one row per domain, and how well each predicts a drop.
+
+    Columns: unbiased multi-kernel ``MMD²`` (one bandwidth for every row — the median
+    heuristic on the reference alone unless ``bandwidth`` is given — so the rows are
+    comparable), the ``proxy A-distance`` (held-out, seeded) and the ``CORAL distance``;
+    with ``accuracy`` (``{name: fraction}``, e.g. the source model's accuracy on each
+    domain) also ``accuracy (%)``, and ``table.attrs["spearman"]`` holds each
+    divergence's Spearman rank correlation with the accuracy (−1: the larger the
+    divergence, the lower the accuracy, in perfect order).
+    """
+    import pandas as pd
+    from scipy.stats import spearmanr
+
+    ref = np.asarray(reference, dtype=np.float64)
+    if not isinstance(domains, dict) or not domains:
+        raise ValueError(f"domains must be a non-empty dict {{name: features}}, got {type(domains).__name__}.")
+    if bandwidth is None:
+        half = len(ref) // 2
+        sigma = median_bandwidth(ref[:half], ref[half:])
+        bandwidth = [sigma * f for f in DEFAULT_MULTIPLIERS]
+    rows = {}
+    for name, x in domains.items():
+        rows[name] = {"MMD²": mmd2_unbiased(ref, x, bandwidth=bandwidth),
+                      "proxy A-distance": proxy_a_distance(ref, x, seed=seed),
+                      "CORAL distance": coral_distance(ref, x)}
+    table = pd.DataFrame.from_dict(rows, orient="index")
+    if accuracy is not None:
+        missing = [name for name in domains if name not in accuracy]
+        if missing:
+            raise ValueError(f"accuracy has no value for {missing}.")
+        table["accuracy (%)"] = [100.0 * float(accuracy[name]) for name in domains]
+        def rank_correlation(col: str) -> float:  # undefined for fewer than 3 rows or a constant column
+            a, b = table[col].to_numpy(), table["accuracy (%)"].to_numpy()
+            if len(table) < 3 or np.ptp(a) == 0 or np.ptp(b) == 0:
+                return float("nan")
+            return float(spearmanr(a, b).statistic)
+
+        table.attrs["spearman"] = {col: rank_correlation(col) for col in ("MMD²", "proxy A-distance", "CORAL distance")}
+    return table

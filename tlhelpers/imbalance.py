@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 
+from . import checks
 from .checks import positive_int
 
 __all__ = [
@@ -82,6 +83,8 @@ def balanced_indices(labels: Any, num_samples: int | None = None, *, seed: int |
     y, _ = _labels(labels)
     num = len(y) if num_samples is None else positive_int(num_samples, "num_samples")
     p = 1.0 / np.bincount(y)[y]
+    if seed is not None and not isinstance(seed, np.random.Generator):
+        checks.non_negative_int(seed, "seed")
     rng = np.random.default_rng(seed)
     return rng.choice(len(y), size=num, replace=True, p=p / p.sum())
 
@@ -103,6 +106,8 @@ def step_imbalance(labels: Any, ratio: float, *, minority: Any = None, seed: int
         raise ValueError(f"minority must be a non-empty list of class indices from 0 to {n - 1}, "
                          f"got {minority.tolist()!r}.")
     keep = max(1, int(round(np.bincount(y).max() / float(ratio))))
+    if seed is not None and not isinstance(seed, np.random.Generator):
+        checks.non_negative_int(seed, "seed")
     rng = np.random.default_rng(seed)
     chosen = []
     for c in range(n):

@@ -39,6 +39,8 @@ __all__ = [
 
 def steps_to_epochs(n_examples: int, steps: int, batch_size: int) -> int:
     """Epochs that give at least ``steps`` optimizer steps on ``n_examples`` examples."""
+    n_examples, batch_size = positive_int(n_examples, "n_examples"), positive_int(batch_size, "batch_size")
+    steps = positive_int(steps, "steps")
     return max(1, math.ceil(steps / math.ceil(n_examples / batch_size)))
 
 

@@ -32,10 +32,13 @@ import keras
 import numpy as np
 from keras import layers, ops
 
-from ..adapt import ChannelMoments, check_images, check_taps, lr_factor, paired_batches, weight_at
+from .. import checks
+from ..adapt import (ChannelMoments, check_fit_options, check_images, check_inputs, check_taps,
+                     lr_factor, paired_batches, source_labels, weight_at)
 from ..checks import positive_int
-from ..divergence import DEFAULT_MULTIPLIERS
+from ..divergence import DEFAULT_MULTIPLIERS, _bandwidth_list
 from . import divergence
+from .backbones import _classifier_outputs
 from .params import walk_layers
 from .training import _as_xy, evaluate
 
@@ -178,6 +181,18 @@ def _check_input_shape(model: keras.Model, x: np.ndarray, name: str) -> None:
                          f"{expected}{' (H, W, C)' if len(expected) == 3 else ''}.")
 
 
+def _classifier_classes(model: Any, name: str = "model") -> int | None:
+    """The number of classes of a ``build_classifier``-style model; the contract's error for
+    anything else (a backbone in particular, or a model without a layer named ``"head"``)."""
+    if not isinstance(model, keras.Model):
+        checks.fail(name, "a Keras classifier", checks.Received(type(model).__name__))
+    classes = _classifier_outputs(model)
+    if "head" not in {layer.name for layer in model.layers}:
+        checks.fail(name, "a classifier with a final Dense layer named 'head' (as build_classifier "
+                          "makes)", checks.Received(f"a model named {model.name!r}"))
+    return classes
+
+
 def fit_adapt(model: keras.Model, source: Any, target: Any, *, alignment: Alignment | None = None,
               taps: Sequence[str] | None = None, weight: float | Callable[[float], float] | None = None,
               epochs: int = 1, batch_size: int = 64, lr: float = 1e-3, weight_decay: float = 0.0,
@@ -217,6 +232,12 @@ def fit_adapt(model: keras.Model, source: Any, target: Any, *, alignment: Alignm
     import tensorflow as tf
     from tqdm.auto import tqdm
 
+    # The argument contract (tlhelpers.checks), the same in both tracks, before Keras runs.
+    check_fit_options(lr=lr, weight_decay=weight_decay, seed=seed, progress=progress, schedule=schedule)
+    epochs, batch_size = positive_int(epochs, "epochs"), positive_int(batch_size, "batch_size")
+    num_classes = _classifier_classes(model.classifier if isinstance(model, AdaptationModel) else model)
+    check_inputs(source, "source")
+    check_inputs(target, "target")
     if seed is not None:
         keras.utils.set_random_seed(int(seed))
     if isinstance(model, AdaptationModel):
@@ -227,13 +248,13 @@ def fit_adapt(model: keras.Model, source: Any, target: Any, *, alignment: Alignm
     else:
         adapter = AdaptationModel(model, alignment, taps=("features",) if taps is None else taps,
                                   weight=1.0 if weight is None else weight)
-    epochs, batch_size = positive_int(epochs, "epochs"), positive_int(batch_size, "batch_size")
-    lr_factor(schedule, 0.0)
-    xs, ys = _as_xy(source, "source")
+    lr_factor(schedule, 0.0)  # a schedule function's value, before Keras calls it
+    xs, _ = _as_xy(source, "source")
     xt = _target_images(target)
     check_images(xs.shape, xt.shape)
     _check_input_shape(model, xs, "source")
     _check_input_shape(model, xt, "target")
+    ys = source_labels(source, len(xs), num_classes)
     source_idx, target_idx = paired_batches(len(xs), len(xt), batch_size, epochs, seed)
     steps = source_idx.shape[1]
     if optimizer is None:
@@ -289,8 +310,8 @@ def dan(model: keras.Model, source: Any, target: Any, *, weight: float = 1.0,
     """
     estimators = {"unbiased": divergence.mmd2_unbiased, "linear": divergence.mmd2_linear,
                   "biased": divergence.mmd2_biased}
-    if estimator not in estimators:
-        raise ValueError(f"estimator must be one of {sorted(estimators)}, got {estimator!r}.")
+    checks.one_of(estimator, "estimator", sorted(estimators))
+    _bandwidth_list(multipliers, "multipliers")  # now, not at the first training step
     return fit_adapt(model, source, target, alignment=partial(estimators[estimator], multipliers=multipliers),
                      taps=taps, weight=weight, **fit_kwargs)
 
@@ -317,6 +338,7 @@ def adabn(model: keras.Model, target: Any, *, batch_size: int = 256) -> keras.Mo
     bns = [layer for layer in walk_layers(model) if isinstance(layer, layers.BatchNormalization)]
     if not bns:
         raise ValueError("model has no BatchNorm layers: AdaBN has no statistics to re-estimate.")
+    check_inputs(target, "target")
     x = _target_images(target)
     if x.ndim == 0 or len(x) == 0:
         raise ValueError("target is empty: AdaBN needs target images.")

@@ -36,10 +36,12 @@ import keras
 import numpy as np
 from keras import layers, ops
 
+from .. import checks
+from ..adapt import check_inputs
 from ..checks import positive_int
-from ..dann import check_lambda
+from ..dann import check_channel_mean, check_lambda, check_sgd
 from ..schedules import dann_lambda, dann_lr
-from .adapt import AdaptationModel, _feature_tensor, _target_images, fit_adapt
+from .adapt import AdaptationModel, _classifier_classes, _feature_tensor, _target_images, fit_adapt
 from .backbones import build_classifier
 
 __all__ = ["CDAN", "DANN", "ConditionalDomainAdversarialLoss", "DomainAdversarialLoss", "GradientReversal",
@@ -169,6 +171,7 @@ def ganin_digits_classifier(num_classes: int = 10, input_shape: Sequence[int] = 
     bias), as in the PyTorch track.
     """
     h, w, c = _check_image_shape(input_shape)
+    mean = check_channel_mean(mean, c)
     num_classes = positive_int(num_classes, "num_classes")
     if num_classes < 2:
         raise ValueError(f"num_classes must be >= 2, got {num_classes}.")
@@ -266,6 +269,13 @@ class DomainAdversarialLoss(layers.Layer):
         _check_pair(source, target, "features")
         return _domain_bce(self._discriminate(ops.concatenate([source, target], axis=0)), ops.shape(source)[0])
 
+    def __call__(self, *args: Any, **kwargs: Any):
+        self._check_inputs(*args, **kwargs)  # a clear error before Keras's layer machinery
+        return super().__call__(*args, **kwargs)
+
+    def _check_inputs(self, source, target) -> None:
+        _check_pair(source, target, "features")
+
     def call(self, source, target):
         return self.loss_and_accuracy(source, target)[0]
 
@@ -295,12 +305,15 @@ class ConditionalDomainAdversarialLoss(DomainAdversarialLoss):
             raise ValueError(f"entropy must be True or False, got {entropy!r}.")
         self.entropy = entropy
 
-    def loss_and_accuracy(self, source, target, source_logits=None, target_logits=None):
+    def _check_inputs(self, source, target, source_logits=None, target_logits=None) -> None:
         if source_logits is None or target_logits is None:
             raise ValueError("CDAN needs the logits too: loss(source_features, target_features, "
                              "source_logits, target_logits).")
         _check_pair(source, target, "features")
         _check_pair(source_logits, target_logits, "logits")
+
+    def loss_and_accuracy(self, source, target, source_logits=None, target_logits=None):
+        self._check_inputs(source, target, source_logits, target_logits)
         f = ops.concatenate([source, target], axis=0)
         g = ops.stop_gradient(ops.softmax(ops.concatenate([source_logits, target_logits], axis=0), axis=1))
         h = ops.reshape(g[:, :, None] * f[:, None, :], (-1, g.shape[1] * f.shape[1]))  # index c·d + j
@@ -486,6 +499,7 @@ def fit_dann(model: DANN, source: Any, target: Any, *, epochs: int = 1, batch_si
     ``domain_accuracy``; other keyword arguments (``validation``, ``seed``, ``progress``)
     go to ``fit_adapt``.
     """
+    check_sgd(lr, momentum, weight_decay)
     if not isinstance(model, DANN):
         raise TypeError(f"model must be a DANN or CDAN (see build_dann), got {type(model).__name__}; "
                         "for source-only training use tlhelpers.keras.adapt.fit_adapt.")
@@ -500,8 +514,10 @@ def domain_features(model: keras.Model, source: Any, target: Any, *,
     """The backbone's features of the source and target inputs, ``(F_source, F_target)``,
     in inference mode — what :func:`tlhelpers.embedding.plot_domains` draws."""
     classifier = model.classifier if isinstance(model, AdaptationModel) else model
-    if not isinstance(classifier, keras.Model):
-        raise TypeError(f"model must be a Keras classifier (or a DANN), got {type(model).__name__}.")
+    _classifier_classes(classifier, "model")
+    batch_size = positive_int(batch_size, "batch_size")
+    for name, data in (("source", source), ("target", target)):
+        check_inputs(data, name, expected=checks.model_input_shape(classifier))
     features = keras.Model(classifier.inputs, _feature_tensor(classifier))
     out = []
     for name, data in (("source", source), ("target", target)):

@@ -28,9 +28,10 @@ import keras
 import numpy as np
 from keras import layers, ops
 
+from .. import checks
 from .. import distill as core
 from ..checks import positive_int
-from ..distill import (STUDENT_CNN, CompressionReport, FeatureHint, check_alpha,
+from ..distill import (STUDENT_CNN, CompressionReport, FeatureHint, check_alpha, check_logit_values,
                        check_same_classes, check_sparsity, check_temperature, median_latency)
 from .backbones import build_classifier, course_cnn
 from .params import count_parameters, freeze, walk_layers
@@ -64,7 +65,16 @@ __all__ = [
 # Temperature softmax and the KD loss
 # --------------------------------------------------------------------------------------
 
+def _eager(x) -> bool:
+    """Whether ``x`` has values now (not a symbolic tensor inside a compiled step)."""
+    import tensorflow as tf
+
+    return tf.executing_eagerly() and not isinstance(x, keras.KerasTensor)
+
+
 def _check_logits(x: Any, name: str):
+    if x is None or isinstance(x, (str, bytes)):
+        raise TypeError(f"{name} must be a tensor or an array of logits, got {x!r}.")
     x = ops.convert_to_tensor(x)
     shape = tuple(x.shape)
     if len(shape) != 2 or (shape[1] is not None and shape[1] < 2) or "float" not in str(x.dtype):
@@ -75,6 +85,9 @@ def _check_logits(x: Any, name: str):
 
 def _check_pair(student_logits: Any, teacher_logits: Any):
     s, t = _check_logits(student_logits, "student_logits"), _check_logits(teacher_logits, "teacher_logits")
+    for name, x in (("student_logits", s), ("teacher_logits", t)):
+        if _eager(x):
+            check_logit_values(ops.convert_to_numpy(x), name)
     if s.shape[1] is not None and t.shape[1] is not None:
         check_same_classes(s.shape[1], t.shape[1])
     if s.shape[0] is not None and t.shape[0] is not None and s.shape[0] != t.shape[0]:
@@ -126,6 +139,8 @@ def kd_loss(student_logits: Any, teacher_logits: Any, labels: Any = None, *,
             (y.shape[0] is not None and s.shape[0] is not None and y.shape[0] != s.shape[0]):
         raise ValueError(f"labels must be integer classes of shape ({s.shape[0]},), got "
                          f"{y.dtype} of shape {tuple(y.shape)}.")
+    if _eager(y):
+        core._labels(ops.convert_to_numpy(y), y.shape[0], s.shape[1])  # in [0, classes)
     hard = ops.mean(keras.losses.sparse_categorical_crossentropy(y, s, from_logits=True))
     return loss + a * ops.cast(hard, loss.dtype)
 
@@ -136,30 +151,43 @@ def kd_loss(student_logits: Any, teacher_logits: Any, labels: Any = None, *,
 
 def attention_map(features: Any):
     """``normalise(vec(mean_c A_c²))`` of ``(N, H, W, C)`` feature maps → ``(N, H·W)``."""
-    a = ops.convert_to_tensor(features)
+    a = _maps(features, "features")
     if len(a.shape) != 4:
         raise ValueError(f"features must be (N, H, W, C) feature maps, got shape {tuple(a.shape)}.")
     q = ops.reshape(ops.mean(a * a, axis=-1), (ops.shape(a)[0], -1))
     return q / ops.maximum(ops.sqrt(ops.sum(q * q, axis=1, keepdims=True)), 1e-12)
 
 
+def _maps(x: Any, name: str):
+    """Feature maps as a tensor: not None or a string, finite where the values are known."""
+    if x is None or isinstance(x, (str, bytes)):
+        raise TypeError(f"{name} must be a tensor or an array of feature maps, got {x!r}.")
+    x = ops.convert_to_tensor(x)
+    if _eager(x) and not np.isfinite(ops.convert_to_numpy(x)).all():
+        raise ValueError(f"{name} contains NaN or infinite values.")
+    return x
+
+
 def attention_transfer_loss(student_features: Any, teacher_features: Any):
     """``mean (Q_s − Q_t)²`` of the attention maps (Zagoruyko & Komodakis 2017); the
     teacher's side is wrapped in ``stop_gradient``. Same N, H, W; channels may differ."""
-    s, t = ops.convert_to_tensor(student_features), ops.convert_to_tensor(teacher_features)
-    if len(s.shape) != 4 or len(t.shape) != 4 or tuple(s.shape[1:3]) != tuple(t.shape[1:3]):
-        raise ValueError(f"attention transfer needs (N, H, W, C) features with the same H, W: "
-                         f"student {tuple(s.shape)}, teacher {tuple(t.shape)}.")
+    s, t = _maps(student_features, "student_features"), _maps(teacher_features, "teacher_features")
+    if len(s.shape) != 4 or len(t.shape) != 4 or tuple(s.shape[1:3]) != tuple(t.shape[1:3]) or \
+            None not in (s.shape[0], t.shape[0]) and s.shape[0] != t.shape[0]:
+        raise ValueError(f"student_features and teacher_features must be (N, H, W, C) feature maps "
+                         f"with the same N, H and W (channels may differ), got student "
+                         f"{tuple(s.shape)} and teacher {tuple(t.shape)}.")
     d = attention_map(s) - attention_map(ops.stop_gradient(ops.cast(t, s.dtype)))
     return ops.mean(d * d)
 
 
 def hint_loss(regressed: Any, teacher_features: Any):
     """FitNets' hint loss: mean squared error to the (stop-gradient) teacher features."""
-    r, t = ops.convert_to_tensor(regressed), ops.convert_to_tensor(teacher_features)
-    if tuple(r.shape[1:]) != tuple(t.shape[1:]):
-        raise ValueError(f"regressed student features {tuple(r.shape)} and teacher features "
-                         f"{tuple(t.shape)} must have the same shape.")
+    r, t = _maps(regressed, "regressed"), _maps(teacher_features, "teacher_features")
+    if len(r.shape) != len(t.shape) or any(a is not None and b is not None and a != b
+                                           for a, b in zip(r.shape, t.shape)):
+        raise ValueError(f"regressed (the student's regressed features) and teacher_features must "
+                         f"have the same shape, got {tuple(r.shape)} and {tuple(t.shape)}.")
     d = r - ops.stop_gradient(ops.cast(t, r.dtype))
     return ops.mean(d * d)
 
@@ -341,6 +369,8 @@ def distill(student: keras.Model, teacher: keras.Model, data: Any, *, temperatur
 
     epochs, batch_size = positive_int(epochs, "epochs"), positive_int(batch_size, "batch_size")
     distiller = Distiller(student, teacher, temperature=temperature, alpha=alpha, hint=hint)
+    core.check_transfer_set(data, num_classes=student.output_shape[-1], lr=lr, weight_decay=weight_decay,
+                            seed=seed, progress=progress)
     x, y = _distill_inputs(data, distiller.alpha)
     expected = tuple(student.input_shape[1:])
     if any(e is not None and e != s for e, s in zip(expected, x.shape[1:])):
@@ -419,8 +449,14 @@ def make_teacher(data: Any, *, epochs: int = 5, lr: float = 3e-4, batch_size: in
     ``build_classifier``'s ``bn_inference``); ``False`` trains the head only. ``weights``:
     another ``course_cnn`` weights file.
     """
+    core.check_make_teacher(data, epochs=epochs, lr=lr, batch_size=batch_size, fine_tune=fine_tune,
+                            seed=seed, progress=progress)
     _, y = _as_xy(data)
     num_classes = len(getattr(data, "class_names", ())) or int(y.max()) + 1
+    if seed is not None:  # the new head's initial weights too, not only fit's shuffling
+        from ..seeding import seed_everything
+
+        seed_everything(seed)
     backbone = course_cnn(pretrained=True, weights=weights)
     model = build_classifier(backbone, num_classes, freeze_backbone=not fine_tune)
     fit(model, data, epochs=epochs, lr=lr, batch_size=batch_size, augment=augment,
@@ -428,8 +464,21 @@ def make_teacher(data: Any, *, epochs: int = 5, lr: float = 3e-4, batch_size: in
     return model
 
 
+def _check_teacher(teacher: Any) -> None:
+    """The contract's error for a non-model or a backbone (it outputs features, not logits)."""
+    if not isinstance(teacher, keras.Model):
+        checks.fail("teacher", "a Keras classifier", checks.Received(type(teacher).__name__))
+    last = teacher.layers[-1] if teacher.layers else None
+    while isinstance(last, keras.Model) and last.layers:
+        last = last.layers[-1]
+    if isinstance(last, (layers.GlobalAveragePooling2D, layers.GlobalMaxPooling2D)):
+        checks.classifier_expected("teacher", teacher.output_shape[-1])
+
+
 def teacher_hard_labels(teacher: keras.Model, data: Any, batch_size: int = 256) -> np.ndarray:
     """The teacher's predicted class for every image of ``data`` (int64): pseudo-labels."""
+    _check_teacher(teacher)
+    batch_size = positive_int(batch_size, "batch_size")
     return predict(teacher, getattr(data, "x", data), batch_size).argmax(1).astype(np.int64)
 
 
@@ -483,6 +532,9 @@ def sparsity_sweep(model: keras.Model, data: Any, sparsities: Iterable[float] = 
                    *, scope: str = "global", latency_repeats: int = 20) -> list[CompressionReport]:
     """One-shot magnitude pruning of copies of ``model`` at each sparsity (no retraining),
     each with its :func:`compression_report` on ``data``. ``model`` is not changed."""
+    prunable_weights(model)  # a model with weights to prune
+    checks.one_of(scope, "scope", core.PRUNING_SCOPES)
+    core.check_report(data, repeats=positive_int(latency_repeats, "latency_repeats"))
     sparsities = [check_sparsity(s, "sparsities") for s in sparsities]
     reports = []
     for s in sparsities:
@@ -538,6 +590,15 @@ class TFLiteModel:
     def __init__(self, content: bytes, mode: str, source: keras.Model, num_threads: int | None = None) -> None:
         import tensorflow as tf
 
+        if not isinstance(content, (bytes, bytearray)) or not content:
+            checks.fail("content", "the bytes of a .tflite flatbuffer (to_tflite makes them)",
+                        checks.Received(type(content).__name__) if content else content)
+        checks.one_of(mode, "mode", ("float", "dynamic", "int8"))
+        if not isinstance(source, keras.Model):
+            checks.fail("source", "the Keras model the flatbuffer was converted from",
+                        checks.Received(type(source).__name__))
+        if num_threads is not None:
+            checks.positive_int(num_threads, "num_threads")
         self.content, self.mode = bytes(content), mode
         self.input_shape = tuple(source.input_shape)
         self.output_shape = tuple(source.output_shape)
@@ -624,7 +685,11 @@ def quantize_static(model: keras.Model, calibration: Any, *, batch_size: int = 3
     """Post-training **full-integer** int8 quantisation (TFLite, ``TFLITE_BUILTINS_INT8``):
     weights and activations int8, activation ranges from the ``calibration`` images (the
     representative dataset); float input and output, so it is called like the model."""
-    return _convert(model, "int8", calibration, positive_int(batch_size, "batch_size"))
+    batch_size = positive_int(batch_size, "batch_size")
+    if not isinstance(model, keras.Model):
+        raise TypeError(f"model must be a Keras model, got {type(model).__name__}.")
+    core.check_report(calibration, data_name="calibration")
+    return _convert(model, "int8", calibration, batch_size)
 
 
 # --------------------------------------------------------------------------------------
@@ -654,6 +719,7 @@ def compression_report(model: keras.Model | TFLiteModel, data: Any = None, *, na
     import tensorflow as tf
 
     batch_size = positive_int(batch_size, "batch_size")
+    core.check_report(data, name=name, repeats=repeats, warmup=warmup)
     if isinstance(model, TFLiteModel):
         params, nonzero = model.source_parameters, model.source_nonzero
         content = model.content

@@ -60,6 +60,8 @@ def _check_finite(x, name: str):
 def _features(source, target, min_samples: int = 1, names: tuple[str, str] = ("source", "target")):
     tensors = []
     for name, x in zip(names, (source, target)):
+        if x is None or isinstance(x, (str, bytes)):
+            raise TypeError(f"{name} must be a feature matrix (a tensor or an array), got {x!r}.")
         x = ops.convert_to_tensor(x)
         if not keras.backend.is_float_dtype(x.dtype):
             raise TypeError(f"{name} must hold floating-point features, got dtype {x.dtype}.")

@@ -32,6 +32,7 @@ from keras import ops
 
 from .. import finetune as core
 from .. import imbalance
+from .. import checks
 from ..checks import positive_int
 from ..finetune import HEAD
 from ..schedules import get_schedule, schedule_values
@@ -88,6 +89,16 @@ _RULES: dict[str, list[tuple[str, Callable[[re.Match], str]]]] = {
 def _check_model(model: Any) -> None:
     if not isinstance(model, keras.Model):
         raise TypeError(f"model must be a Keras model, got {type(model).__name__}.")
+
+
+def _check_data(model: Any, data: Any, what: str = "data") -> None:
+    """The contract's checks of a classifier and its labelled images, before Keras runs: a
+    model that outputs logits (not a backbone), finite images of its input shape, labels in
+    ``[0, classes)``."""
+    from .backbones import _classifier_outputs
+
+    classes = _classifier_outputs(model)
+    checks.image_data(data, what, expected=checks.model_input_shape(model), num_classes=classes)
 
 
 def _find_backbone(model: keras.Model) -> tuple[str, keras.Model]:
@@ -528,6 +539,7 @@ def fisher_diagonal(model: keras.Model, data: Any, *, batch_size: int = 64,
         raise ValueError(f"labels must be 'data' (true labels) or 'model' (the model's predictive "
                          f"distribution), got {labels!r}.")
     _check_model(model)
+    _check_data(model, data)
     x, y = _arrays(data)
     named = _learnable(model)
     handles = [v.value for v in named.values()]
@@ -571,10 +583,16 @@ def snapshot(params: Mapping[str, Any]) -> dict[str, tf.Tensor]:
 
 
 def _check_same_names(named: Mapping[str, Any], other: Mapping[str, Any], what: str) -> None:
+    if not isinstance(other, Mapping):
+        raise ValueError(f"{what} must be a dict {{name: tensor}} like params, got {type(other).__name__}.")
     if named.keys() != other.keys():
         missing = sorted(set(named) - set(other))[:3]
         raise ValueError(f"{what} must have an entry for every parameter; missing {missing}, "
                          f"extra {sorted(set(other) - set(named))[:3]}.")
+    for name, value in named.items():
+        if tuple(other[name].shape) != tuple(value.shape):
+            raise ValueError(f"{what}[{name!r}] must have the parameter's shape {tuple(value.shape)}, "
+                             f"got {tuple(other[name].shape)}.")
 
 
 def ewc_penalty(params: Mapping[str, Any], fisher: Mapping[str, Any], anchor: Mapping[str, Any],
@@ -615,6 +633,7 @@ class EWC:
     def __init__(self, model: keras.Model, data: Any, *, strength: float, batch_size: int = 64,
                  labels: str = "data") -> None:
         self.strength = core.check_strength(strength, "strength")
+        _check_model(model)
         self.params = _learnable(model)
         self.fisher = fisher_diagonal(model, data, batch_size=batch_size, labels=labels)
         self.anchor = snapshot(self.params)
@@ -700,6 +719,9 @@ class _BalancedBatches(keras.utils.PyDataset):
 def balanced_sampler(data: Any, *, batch_size: int = 32, seed: int | None = None) -> keras.utils.PyDataset:
     """A ``keras.utils.PyDataset`` of ``data`` (Dataset or ``(x, y)``) whose batches draw every
     class equally often (with replacement), redrawn every epoch; pass it to ``model.fit``."""
+    checks.image_data(data, "data")
+    if seed is not None:
+        checks.non_negative_int(seed, "seed")
     x, y = _arrays(data)
     return _BalancedBatches(x, y, positive_int(batch_size, "batch_size"), seed)
 
@@ -743,6 +765,14 @@ def fit(model: keras.Model, data: Any, *, epochs: int = 1, batch_size: int = 32,
     _check_model(model)
     epochs = positive_int(epochs, "epochs")
     batch_size = positive_int(batch_size, "batch_size")
+    if seed is not None:
+        checks.non_negative_int(seed, "seed")
+    if optimizer is None:
+        checks.positive_number(lr, "lr")
+        checks.number(weight_decay, "weight_decay", minimum=0.0)
+    _check_data(model, data)
+    if validation is not None:
+        _check_data(model, validation, "validation")
     if not isinstance(balanced, bool):
         raise ValueError(f"balanced must be True or False, got {balanced!r}.")
     if balanced and class_weight is not None:

@@ -31,11 +31,13 @@ import numpy as np
 import torch
 from torch import nn
 
-from ..adapt import ChannelMoments, check_images, check_taps, lr_factor, paired_batches, weight_at
+from .. import checks
+from ..adapt import (ChannelMoments, check_fit_options, check_images, check_inputs, check_taps,
+                     lr_factor, paired_batches, source_labels, weight_at)
 from ..checks import positive_int
-from ..divergence import DEFAULT_MULTIPLIERS
+from ..divergence import DEFAULT_MULTIPLIERS, _bandwidth_list
 from . import divergence
-from .backbones import _model_device, _to_nchw
+from .backbones import CourseCNN, ImageNetBackbone, _model_device, _to_nchw
 from .device import get_device
 from .training import _split, evaluate
 
@@ -139,6 +141,21 @@ def _inputs(x: Any, model: nn.Module, what: str) -> torch.Tensor:
     return t
 
 
+def _classifier_classes(model: Any, name: str = "model") -> int | None:
+    """The number of classes of a ``build_classifier``-style model (its head's last Linear
+    layer); the contract's error for anything else, a backbone in particular."""
+    if not isinstance(model, nn.Module):
+        checks.fail(name, "a torch.nn.Module classifier", checks.Received(type(model).__name__))
+    if isinstance(model, (CourseCNN, ImageNetBackbone)):
+        checks.classifier_expected(name, model.out_features)
+    if not (isinstance(getattr(model, "backbone", None), nn.Module)
+            and isinstance(getattr(model, "head", None), nn.Module)):
+        checks.fail(name, "a classifier with .backbone and .head modules (as build_classifier makes)",
+                    checks.Received(f"a {type(model).__name__}"))
+    linears = [m for m in model.head.modules() if isinstance(m, nn.Linear)]
+    return linears[-1].out_features if linears else None
+
+
 def _check_optimizer(optimizer: Any, adapter: nn.Module) -> torch.optim.Optimizer:
     """The caller's optimizer must hold every trainable parameter (a discriminator's too)."""
     if not isinstance(optimizer, torch.optim.Optimizer):
@@ -194,6 +211,12 @@ def fit_adapt(model: nn.Module, source: Any, target: Any, *, alignment: Alignmen
     """
     from tqdm.auto import tqdm
 
+    # The argument contract (tlhelpers.checks), the same in both tracks, before torch runs.
+    check_fit_options(lr=lr, weight_decay=weight_decay, seed=seed, progress=progress, schedule=schedule)
+    epochs, batch_size = positive_int(epochs, "epochs"), positive_int(batch_size, "batch_size")
+    num_classes = _classifier_classes(model.classifier if isinstance(model, AdaptationModel) else model)
+    check_inputs(source, "source")
+    check_inputs(target, "target")
     if seed is not None:
         torch.manual_seed(int(seed))
     if isinstance(model, AdaptationModel):
@@ -204,12 +227,11 @@ def fit_adapt(model: nn.Module, source: Any, target: Any, *, alignment: Alignmen
     else:
         adapter = AdaptationModel(model, alignment, taps=("features",) if taps is None else taps,
                                   weight=1.0 if weight is None else weight)
-    epochs, batch_size = positive_int(epochs, "epochs"), positive_int(batch_size, "batch_size")
-    xs_np, ys_np = _split(source, "source")
+    xs_np, _ = _split(source, "source")
     xt_np = _target_images(target)
     xs, xt = _inputs(xs_np, model, "source"), _inputs(xt_np, model, "target")
     check_images(xs.shape, xt.shape)
-    ys = torch.from_numpy(ys_np)
+    ys = torch.from_numpy(source_labels(source, len(xs), num_classes))
     source_idx, target_idx = paired_batches(len(xs), len(xt), batch_size, epochs, seed)
     device = torch.device(device) if device is not None else get_device()
     adapter.to(device)
@@ -270,8 +292,8 @@ def dan(model: nn.Module, source: Any, target: Any, *, weight: float = 1.0,
     """
     estimators = {"unbiased": divergence.mmd2_unbiased, "linear": divergence.mmd2_linear,
                   "biased": divergence.mmd2_biased}
-    if estimator not in estimators:
-        raise ValueError(f"estimator must be one of {sorted(estimators)}, got {estimator!r}.")
+    checks.one_of(estimator, "estimator", sorted(estimators))
+    _bandwidth_list(multipliers, "multipliers")  # now, not at the first training step
     return fit_adapt(model, source, target, alignment=partial(estimators[estimator], multipliers=multipliers),
                      taps=taps, weight=weight, **fit_kwargs)
 
@@ -299,6 +321,7 @@ def adabn(model: nn.Module, target: Any, *, batch_size: int = 256) -> nn.Module:
            if isinstance(m, nn.modules.batchnorm._BatchNorm) and m.running_mean is not None]
     if not bns:
         raise ValueError("model has no BatchNorm layers with running statistics: AdaBN has nothing to re-estimate.")
+    check_inputs(target, "target")
     x = _to_nchw(_target_images(target), getattr(model, "input_shape", None), "target")
     if len(x) == 0:
         raise ValueError("target is empty: AdaBN needs target images.")

@@ -386,10 +386,11 @@ def _classifier_outputs(model: Any) -> int | None:
         checks.fail("model", "a torch.nn.Module", checks.Received(type(model).__name__))
     if isinstance(model, (CourseCNN, ImageNetBackbone)):
         checks.classifier_expected("model", model.out_features)
-    if isinstance(model, Classifier):
-        return model.head.out_features
-    if isinstance(model, nn.Sequential) and len(model) and isinstance(model[-1], nn.Linear):
-        return model[-1].out_features
+    head = model.head if isinstance(model, Classifier) else model
+    if isinstance(head, nn.Linear):
+        return head.out_features
+    if isinstance(head, nn.Sequential) and len(head) and isinstance(head[-1], nn.Linear):
+        return head[-1].out_features  # a head of several layers (e.g. the Ganin digits network's)
     return None
 
 

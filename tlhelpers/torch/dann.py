@@ -35,10 +35,12 @@ import numpy as np
 import torch
 from torch import nn
 
+from .. import checks
+from ..adapt import check_inputs
 from ..checks import positive_int
-from ..dann import check_lambda
+from ..dann import check_channel_mean, check_lambda, check_sgd
 from ..schedules import dann_lambda, dann_lr
-from .adapt import AdaptationModel, fit_adapt
+from .adapt import AdaptationModel, _classifier_classes, fit_adapt
 from .backbones import Classifier, _model_device, build_classifier, extract_features, feature_dim
 
 __all__ = ["CDAN", "DANN", "ConditionalDomainAdversarialLoss", "DomainAdversarialLoss", "GradientReversal",
@@ -89,6 +91,7 @@ class GradientReversal(nn.Module):
     """
 
     def __init__(self, lambda_: float = 1.0) -> None:
+        check_lambda(lambda_)  # here, not inside nn.Module's __setattr__
         super().__init__()
         self.lambda_ = lambda_
 
@@ -199,6 +202,7 @@ def ganin_digits_classifier(num_classes: int = 10, input_shape: Sequence[int] = 
     ``input_shape`` is (H, W, C), as the data are.
     """
     h, w, c = _check_image_shape(input_shape)
+    mean = check_channel_mean(mean, c)
     num_classes = positive_int(num_classes, "num_classes")
     if num_classes < 2:
         raise ValueError(f"num_classes must be >= 2, got {num_classes}.")
@@ -280,8 +284,15 @@ class DomainAdversarialLoss(nn.Module):
         self.grl = GradientReversal(lambda_)
         self.discriminator = discriminator
 
-    def loss_and_accuracy(self, source: torch.Tensor, target: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    def __call__(self, *args: Any, **kwargs: Any) -> torch.Tensor:
+        self._check_inputs(*args, **kwargs)  # a clear error before nn.Module's call machinery
+        return super().__call__(*args, **kwargs)
+
+    def _check_inputs(self, source: torch.Tensor, target: torch.Tensor) -> None:
         _check_pair(source, target, "features")
+
+    def loss_and_accuracy(self, source: torch.Tensor, target: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        self._check_inputs(source, target)
         logits = self.discriminator(self.grl(torch.cat([source, target])))
         if logits.shape not in ((len(source) + len(target), 1), (len(source) + len(target),)):
             raise ValueError(f"discriminator must output one logit per example, got shape {tuple(logits.shape)}.")
@@ -314,13 +325,17 @@ class ConditionalDomainAdversarialLoss(DomainAdversarialLoss):
             raise ValueError(f"entropy must be True or False, got {entropy!r}.")
         self.entropy = entropy
 
-    def loss_and_accuracy(self, source: torch.Tensor, target: torch.Tensor, source_logits: torch.Tensor = None,
-                          target_logits: torch.Tensor = None) -> tuple[torch.Tensor, torch.Tensor]:
+    def _check_inputs(self, source: torch.Tensor, target: torch.Tensor, source_logits: torch.Tensor = None,
+                      target_logits: torch.Tensor = None) -> None:
         if source_logits is None or target_logits is None:
             raise ValueError("CDAN needs the logits too: loss(source_features, target_features, "
                              "source_logits, target_logits).")
         _check_pair(source, target, "features")
         _check_pair(source_logits, target_logits, "logits")
+
+    def loss_and_accuracy(self, source: torch.Tensor, target: torch.Tensor, source_logits: torch.Tensor = None,
+                          target_logits: torch.Tensor = None) -> tuple[torch.Tensor, torch.Tensor]:
+        self._check_inputs(source, target, source_logits, target_logits)
         if len(source_logits) != len(source) or len(target_logits) != len(target):
             raise ValueError("features and logits must come from the same examples (same batch sizes).")
         f = torch.cat([source, target])
@@ -500,6 +515,7 @@ def fit_dann(model: DANN, source: Any, target: Any, *, epochs: int = 1, batch_si
     ``domain_accuracy``; other keyword arguments (``validation``, ``seed``, ``device``,
     ``progress``) go to ``fit_adapt``.
     """
+    check_sgd(lr, momentum, weight_decay)
     if not isinstance(model, DANN):
         raise TypeError(f"model must be a DANN or CDAN (see build_dann), got {type(model).__name__}; "
                         "for source-only training use tlhelpers.torch.adapt.fit_adapt.")
@@ -516,9 +532,11 @@ def domain_features(model: nn.Module, source: Any, target: Any, *,
     """The backbone's features of the source and target inputs, ``(F_source, F_target)``,
     in eval mode — what :func:`tlhelpers.embedding.plot_domains` draws."""
     classifier = model.classifier if isinstance(model, AdaptationModel) else model
-    backbone = getattr(classifier, "backbone", None)
-    if not isinstance(backbone, nn.Module):
-        raise TypeError(f"model must be a classifier with a .backbone (or a DANN), got {type(model).__name__}.")
+    _classifier_classes(classifier, "model")
+    backbone = classifier.backbone
+    batch_size = positive_int(batch_size, "batch_size")
+    for name, data in (("source", source), ("target", target)):
+        check_inputs(data, name, expected=checks.model_input_shape(backbone))
     out = []
     for name, data in (("source", source), ("target", target)):
         x = getattr(data, "x", data)

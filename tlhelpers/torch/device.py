@@ -76,12 +76,7 @@ def mixed_precision(enabled: bool = True, device: torch.device | str | None = No
     from .. import checks
 
     enabled = checks.flag(enabled, "enabled")
-    if device is not None and not isinstance(device, (str, torch.device)):
-        checks.fail("device", "a torch.device or a device name such as 'cuda'", device)
-    try:
-        device = torch.device(device) if device is not None else get_device()
-    except RuntimeError:
-        checks.fail("device", "a device name such as 'cpu', 'cuda' or 'mps'", device)
+    device = _device(device) if device is not None else get_device()
     dtype = None
     if enabled and device.type == "cuda":
         dtype = torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
@@ -95,8 +90,21 @@ def mixed_precision(enabled: bool = True, device: torch.device | str | None = No
     return settings
 
 
-def current_mixed_precision(device: torch.device) -> MixedPrecision | None:
+def _device(device: torch.device | str) -> torch.device:
+    """``device`` as a ``torch.device``, or the contract's error (a number, an unknown name)."""
+    from .. import checks
+
+    if not isinstance(device, (str, torch.device)):
+        checks.fail("device", "a torch.device or a device name such as 'cuda'", device)
+    try:
+        return torch.device(device)
+    except RuntimeError:
+        checks.fail("device", "a device name such as 'cpu', 'cuda' or 'mps'", device)
+
+
+def current_mixed_precision(device: torch.device | str) -> MixedPrecision | None:
     """The settings :func:`mixed_precision` turned on, if they are for ``device``'s type."""
-    if _ACTIVE is not None and _ACTIVE.device.type == torch.device(device).type:
+    device = _device(device)
+    if _ACTIVE is not None and _ACTIVE.device.type == device.type:
         return _ACTIVE
     return None

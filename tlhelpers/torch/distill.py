@@ -27,12 +27,13 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .. import checks
 from .. import distill as core
 from ..checks import positive_int
 from ..distill import (STUDENT_CNN, CompressionReport, FeatureHint,
-                       check_alpha, check_same_classes, check_sparsity, check_temperature,
+                       check_alpha, check_logit_values, check_same_classes, check_sparsity, check_temperature,
                        median_latency)
-from .backbones import CourseCNN, _model_device, _to_nchw, build_classifier, course_cnn
+from .backbones import CourseCNN, ImageNetBackbone, _model_device, _to_nchw, build_classifier, course_cnn
 from .device import get_device
 from .params import freeze
 from .training import _split, evaluate, fit, predict
@@ -74,6 +75,9 @@ def _check_logits(x: Any, name: str) -> torch.Tensor:
 
 def _check_pair(student_logits: Any, teacher_logits: Any) -> None:
     s, t = _check_logits(student_logits, "student_logits"), _check_logits(teacher_logits, "teacher_logits")
+    for name, x in (("student_logits", s), ("teacher_logits", t)):
+        if x.device.type == "cpu":  # on a GPU, reading values would sync the device every step
+            check_logit_values(x.detach().numpy(), name)
     check_same_classes(s.shape[1], t.shape[1])
     if s.shape[0] != t.shape[0]:
         raise ValueError(f"student_logits and teacher_logits must hold the same examples: "
@@ -127,6 +131,7 @@ def kd_loss(student_logits: torch.Tensor, teacher_logits: torch.Tensor,
         raise ValueError(f"labels must be an integer tensor of shape ({student_logits.shape[0]},), "
                          f"got {labels.dtype if isinstance(labels, torch.Tensor) else type(labels).__name__}"
                          f" of shape {tuple(getattr(labels, 'shape', ()))}.")
+    core._labels(labels.cpu().numpy(), len(labels), student_logits.shape[1])  # in [0, classes)
     return loss + a * F.cross_entropy(student_logits, labels.long())
 
 
@@ -136,29 +141,38 @@ def kd_loss(student_logits: torch.Tensor, teacher_logits: torch.Tensor,
 
 def attention_map(features: torch.Tensor) -> torch.Tensor:
     """``normalise(vec(mean_c A_c²))`` of ``(N, C, H, W)`` feature maps → ``(N, H·W)``."""
-    if not isinstance(features, torch.Tensor) or features.ndim != 4:
-        raise ValueError(f"features must be a (N, C, H, W) tensor, got "
-                         f"{tuple(getattr(features, 'shape', ()))}.")
+    if _maps(features, "features").ndim != 4:
+        raise ValueError(f"features must be a (N, C, H, W) tensor, got {tuple(features.shape)}.")
     return F.normalize(features.pow(2).mean(1).flatten(1), dim=1, eps=1e-12)
+
+
+def _maps(x: Any, name: str) -> torch.Tensor:
+    """Feature maps: a finite tensor."""
+    if not isinstance(x, torch.Tensor):
+        raise TypeError(f"{name} must be a torch.Tensor of feature maps, got {type(x).__name__}.")
+    if not bool(torch.isfinite(x).all()):
+        raise ValueError(f"{name} contains NaN or infinite values.")
+    return x
 
 
 def attention_transfer_loss(student_features: torch.Tensor, teacher_features: torch.Tensor) -> torch.Tensor:
     """``mean (Q_s − Q_t)²`` of the attention maps (Zagoruyko & Komodakis 2017); the
     teacher's side is detached. Same N, H, W needed; channel counts may differ."""
-    if student_features.ndim != 4 or teacher_features.ndim != 4 or \
-            student_features.shape[0] != teacher_features.shape[0] or \
-            student_features.shape[2:] != teacher_features.shape[2:]:
-        raise ValueError(f"attention transfer needs (N, C, H, W) features with the same N, H, W: "
-                         f"student {tuple(student_features.shape)}, teacher {tuple(teacher_features.shape)}.")
-    return (attention_map(student_features) - attention_map(teacher_features.detach())).pow(2).mean()
+    s, t = _maps(student_features, "student_features"), _maps(teacher_features, "teacher_features")
+    if s.ndim != 4 or t.ndim != 4 or s.shape[0] != t.shape[0] or s.shape[2:] != t.shape[2:]:
+        raise ValueError(f"student_features and teacher_features must be (N, C, H, W) feature maps "
+                         f"with the same N, H and W (channels may differ), got student "
+                         f"{tuple(s.shape)} and teacher {tuple(t.shape)}.")
+    return (attention_map(s) - attention_map(t.detach())).pow(2).mean()
 
 
 def hint_loss(regressed: torch.Tensor, teacher_features: torch.Tensor) -> torch.Tensor:
     """FitNets' hint loss: mean squared error to the (detached) teacher features."""
-    if regressed.shape != teacher_features.shape:
-        raise ValueError(f"regressed student features {tuple(regressed.shape)} and teacher features "
-                         f"{tuple(teacher_features.shape)} must have the same shape.")
-    return F.mse_loss(regressed, teacher_features.detach())
+    r, t = _maps(regressed, "regressed"), _maps(teacher_features, "teacher_features")
+    if r.shape != t.shape:
+        raise ValueError(f"regressed (the student's regressed features) and teacher_features must "
+                         f"have the same shape, got {tuple(r.shape)} and {tuple(t.shape)}.")
+    return F.mse_loss(r, t.detach())
 
 
 def _module(model: nn.Module, name: str, what: str) -> nn.Module:
@@ -334,6 +348,9 @@ class Distiller(nn.Module):
         from tqdm.auto import tqdm
 
         epochs, batch_size = positive_int(epochs, "epochs"), positive_int(batch_size, "batch_size")
+        linears = [m for m in self.student.modules() if isinstance(m, nn.Linear)]
+        core.check_transfer_set(data, num_classes=linears[-1].out_features if linears else None, lr=lr,
+                                weight_decay=weight_decay, seed=seed, progress=progress)
         device = torch.device(device) if device is not None else get_device()
         self.to(device)
         if _images_only(data):
@@ -482,8 +499,14 @@ def make_teacher(data: Any, *, epochs: int = 5, lr: float = 3e-4, batch_size: in
     ``build_classifier``'s ``bn_inference``); ``False`` trains the head only. ``weights``:
     another ``course_cnn`` weights file. Returns the classifier in eval mode.
     """
+    core.check_make_teacher(data, epochs=epochs, lr=lr, batch_size=batch_size, fine_tune=fine_tune,
+                            seed=seed, progress=progress)
     _, y = _split(data, "data")
     num_classes = len(getattr(data, "class_names", ())) or int(y.max()) + 1
+    if seed is not None:  # the new head's initial weights too, not only fit's shuffling
+        from ..seeding import seed_everything
+
+        seed_everything(seed)
     backbone = course_cnn(pretrained=True, weights=weights)
     model = build_classifier(backbone, num_classes, freeze_backbone=not fine_tune)
     fit(model, data, epochs=epochs, lr=lr, batch_size=batch_size, augment=augment,
@@ -491,8 +514,18 @@ def make_teacher(data: Any, *, epochs: int = 5, lr: float = 3e-4, batch_size: in
     return model.eval()
 
 
+def _check_teacher(teacher: Any) -> None:
+    """The contract's error for a non-module or a backbone (it outputs features, not logits)."""
+    if not isinstance(teacher, nn.Module):
+        checks.fail("teacher", "a torch.nn.Module classifier", checks.Received(type(teacher).__name__))
+    if isinstance(teacher, (CourseCNN, ImageNetBackbone)):
+        checks.classifier_expected("teacher", teacher.out_features)
+
+
 def teacher_hard_labels(teacher: nn.Module, data: Any, batch_size: int = 256) -> np.ndarray:
     """The teacher's predicted class for every image of ``data`` (int64): pseudo-labels."""
+    _check_teacher(teacher)
+    batch_size = positive_int(batch_size, "batch_size")
     return predict(teacher, getattr(data, "x", data), batch_size).argmax(1).astype(np.int64)
 
 
@@ -549,6 +582,9 @@ def sparsity_sweep(model: nn.Module, data: Any, sparsities: Iterable[float] = (0
                    *, scope: str = "global", latency_repeats: int = 20) -> list[CompressionReport]:
     """One-shot magnitude pruning of copies of ``model`` at each sparsity (no retraining),
     each with its :func:`compression_report` on ``data``. ``model`` is not changed."""
+    prunable_weights(model)  # a model with weights to prune
+    checks.one_of(scope, "scope", core.PRUNING_SCOPES)
+    core.check_report(data, repeats=positive_int(latency_repeats, "latency_repeats"))
     sparsities = [check_sparsity(s, "sparsities") for s in sparsities]
     reports = []
     for s in sparsities:
@@ -617,6 +653,7 @@ def quantize_static(model: nn.Module, calibration: Any, *, backend: str = "x86",
     if backend not in torch.backends.quantized.supported_engines:
         raise ValueError(f"backend must be one of {torch.backends.quantized.supported_engines}, got {backend!r}.")
     batch_size = positive_int(batch_size, "batch_size")
+    core.check_report(calibration, data_name="calibration")
     x = _to_nchw(getattr(calibration, "x", calibration), getattr(model, "input_shape", None), "calibration")
     if len(x) == 0:
         raise ValueError("calibration must hold at least one image.")
@@ -678,6 +715,7 @@ def compression_report(model: nn.Module, data: Any = None, *, name: str | None =
     if not isinstance(model, nn.Module):
         raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}.")
     batch_size = positive_int(batch_size, "batch_size")
+    core.check_report(data, name=name, repeats=repeats, warmup=warmup)
     weights = _stored_weights(model)
     if not weights:
         raise ValueError("model has no weights to report on.")

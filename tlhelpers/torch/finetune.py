@@ -27,11 +27,12 @@ from torch import nn
 
 from .. import finetune as core
 from .. import imbalance
+from .. import checks
 from ..checks import positive_int
 from ..finetune import HEAD
 from ..schedules import get_schedule
 from . import params as _params
-from .backbones import CourseCNN, ImageNetBackbone, _model_device, _to_nchw
+from .backbones import CourseCNN, ImageNetBackbone, _check_images, _model_device, _to_nchw
 from .device import get_device
 from .training import evaluate
 
@@ -225,6 +226,7 @@ def check_param_groups(model: nn.Module, groups: Iterable[Mapping[str, Any]]) ->
     refuses that too, with a less helpful message); a trainable parameter in none would
     silently never train. Parameters that are not the model's are refused as well.
     """
+    _check_module(model)
     names = {id(p): n for n, p in model.named_parameters()}
     seen: dict[int, str] = {}
     for i, group in enumerate(groups):
@@ -313,6 +315,8 @@ class GradualUnfreezing(Callback):
         self.optimizer = optimizer
         self.n_blocks = len([b for b in block_names(model) if b != HEAD])
         core.top_k_at_epoch(0, self.n_blocks, every=every, start=start)  # checks every, start
+        if not isinstance(bn_trainable, bool):
+            raise ValueError(f"bn_trainable must be True or False, got {bn_trainable!r}.")
         self.every, self.start, self.bn_trainable = every, start, bn_trainable
         self.epoch = 0
         self.top_k: int | None = None
@@ -352,6 +356,8 @@ def _improved(current: float, best: float | None, mode: str, min_delta: float) -
 
 
 def _mode(monitor: str, mode: str) -> str:
+    if not isinstance(monitor, str):
+        checks.fail("monitor", "the name of a logged metric, e.g. 'val_loss'", monitor)
     if mode not in ("auto", "min", "max"):
         raise ValueError(f"mode must be 'auto', 'min' or 'max', got {mode!r}.")
     if mode == "auto":
@@ -366,6 +372,7 @@ class EarlyStopping(Callback):
 
     def __init__(self, monitor: str = "val_loss", *, patience: int = 3, min_delta: float = 0.0,
                  mode: str = "auto", restore_best_weights: bool = True) -> None:
+        checks.flag(restore_best_weights, "restore_best_weights")
         self.monitor, self.mode = monitor, _mode(monitor, mode)
         self.patience = positive_int(patience, "patience")
         self.min_delta = core._number(min_delta, "min_delta", low=0.0)
@@ -421,6 +428,24 @@ class ReduceLROnPlateau(Callback):
 # EWC and L2-SP
 # --------------------------------------------------------------------------------------
 
+def _check_module(model: Any) -> None:
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}.")
+
+
+def _check_data(model: Any, data: Any, what: str = "data") -> None:
+    """The contract's checks of a classifier and its labelled images, before torch runs: a
+    module that outputs logits (not a backbone), finite images of its input shape, labels in
+    ``[0, classes)``."""
+    if not isinstance(model, nn.Module):
+        checks.fail("model", "a torch.nn.Module classifier", checks.Received(type(model).__name__))
+    if isinstance(model, (CourseCNN, ImageNetBackbone)):
+        checks.classifier_expected("model", model.out_features)
+    linears = [m for m in model.modules() if isinstance(m, nn.Linear)]
+    _check_images(data, model, what, with_labels=True,
+                  num_classes=linears[-1].out_features if linears else None)
+
+
 def _images_labels(data: Any, model: nn.Module, what: str = "data") -> tuple[torch.Tensor, torch.Tensor]:
     if hasattr(data, "x") and hasattr(data, "y"):
         x, y = data.x, data.y
@@ -462,6 +487,7 @@ def fisher_diagonal(model: nn.Module, data: Any, *, batch_size: int = 64,
     if labels not in ("data", "model"):
         raise ValueError(f"labels must be 'data' (true labels) or 'model' (the model's predictive "
                          f"distribution), got {labels!r}.")
+    _check_data(model, data)
     x, y = _images_labels(data, model)
     device = _model_device(model)
     params = {n: p.detach() for n, p in model.named_parameters()}
@@ -509,10 +535,16 @@ def snapshot(params: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
 
 
 def _check_same_names(named: Mapping[str, Any], other: Mapping[str, Any], what: str) -> None:
+    if not isinstance(other, Mapping):
+        raise ValueError(f"{what} must be a dict {{name: tensor}} like params, got {type(other).__name__}.")
     if named.keys() != other.keys():
         missing = sorted(set(named) - set(other))[:3]
         raise ValueError(f"{what} must have an entry for every parameter; missing {missing}, "
                          f"extra {sorted(set(other) - set(named))[:3]}.")
+    for name, value in named.items():
+        if tuple(other[name].shape) != tuple(value.shape):
+            raise ValueError(f"{what}[{name!r}] must have the parameter's shape {tuple(value.shape)}, "
+                             f"got {tuple(other[name].shape)}.")
 
 
 def ewc_penalty(params: Mapping[str, torch.Tensor], fisher: Mapping[str, torch.Tensor],
@@ -559,6 +591,7 @@ class EWC:
     def __init__(self, model: nn.Module, data: Any, *, strength: float, batch_size: int = 64,
                  labels: str = "data") -> None:
         self.strength = core.check_strength(strength, "strength")
+        _check_module(model)
         self.params = dict(model.named_parameters())
         self.fisher = fisher_diagonal(model, data, batch_size=batch_size, labels=labels)
         self.anchor = snapshot(self.params)
@@ -606,6 +639,8 @@ def balanced_sampler(labels: Any, num_samples: int | None = None, *,
                      seed: int | None = None) -> torch.utils.data.WeightedRandomSampler:
     """A ``WeightedRandomSampler`` that draws every class equally often (with replacement),
     for a ``DataLoader(dataset, sampler=...)``; ``num_samples`` defaults to len(labels)."""
+    if seed is not None:
+        checks.non_negative_int(seed, "seed")
     w = imbalance.sample_weights(labels)
     n = len(w) if num_samples is None else positive_int(num_samples, "num_samples")
     generator = torch.Generator().manual_seed(int(seed)) if seed is not None else None
@@ -650,6 +685,14 @@ def fit(model: nn.Module, data: Any, *, epochs: int = 1, batch_size: int = 32, l
     """
     epochs = positive_int(epochs, "epochs")
     batch_size = positive_int(batch_size, "batch_size")
+    if seed is not None:
+        checks.non_negative_int(seed, "seed")
+    if optimizer is None:
+        checks.positive_number(lr, "lr")
+        checks.number(weight_decay, "weight_decay", minimum=0.0)
+    _check_data(model, data)
+    if validation is not None:
+        _check_data(model, validation, "validation")
     if not isinstance(balanced, bool):
         raise ValueError(f"balanced must be True or False, got {balanced!r}.")
     if balanced and class_weight is not None:
