@@ -60,12 +60,18 @@ from typing import Any
 
 import numpy as np
 
+from .checks import (Received, fail, flag, integer, non_negative_int, one_of, positive_int,
+                     positive_number)
+from .checks import labels as check_labels
+
 __all__ = [
     "ENCODER", "ENCODER_PACKAGE", "FREEZE_LEVELS", "LORA_TARGETS", "ADAPTER_TARGETS",
-    "PARAM_KINDS", "DEFAULT_MAX_LENGTH", "adapter_reference", "check_freeze",
-    "check_max_length", "check_rank", "check_targets", "trained_layers", "cached_embeddings", "check_texts", "encoder_config",
-    "encoder_dir", "gelu", "lora_reference", "masked_mean_pool", "param_kind", "tokenize",
-    "tokenizer", "token_embedding_table", "truncation_report", "wordpieces",
+    "PARAM_KINDS", "DEFAULT_MAX_LENGTH", "adapter_reference", "cached_embeddings",
+    "check_freeze", "check_max_length", "check_model", "check_pool_shapes", "check_rank",
+    "check_scratch_sizes", "check_table", "check_targets", "check_text_labels", "check_texts",
+    "check_trainable", "encoder_config", "encoder_dir", "gelu", "lora_reference",
+    "masked_mean_pool", "param_kind", "tokenize", "tokenizer", "token_embedding_table",
+    "trained_layers", "truncation_report", "wordpieces",
 ]
 
 ENCODER = "sentence-transformers/all-MiniLM-L6-v2"
@@ -117,65 +123,163 @@ def encoder_config() -> dict[str, Any]:
 # ----------------------------------------------------------------------------- input checks
 
 def check_texts(texts: Any, name: str = "texts") -> list[str]:
-    """``texts`` as a list of non-empty strings, or a ValueError/TypeError that says why not.
+    """``texts`` as a list of non-empty strings, or an :class:`~tlhelpers.checks.ArgumentError`
+    that says why not. Lists, tuples, NumPy arrays and pandas Series of strings are fine.
 
     A single string is refused (iterating over it would encode its characters one by one).
     """
     if isinstance(texts, (str, bytes)):
-        raise TypeError(f"{name} must be a list of strings, got a single {type(texts).__name__}; "
-                        f"wrap it in a list: [{name}].")
-    if isinstance(texts, np.ndarray):
+        fail(name, "a list of strings", Received(f"a single {type(texts).__name__}"),
+             f"Wrap it in a list: [{name}].")
+    if hasattr(texts, "tolist") and not isinstance(texts, Sequence):  # NumPy array, pandas Series
         texts = texts.tolist()
-    if not isinstance(texts, Sequence):
-        raise TypeError(f"{name} must be a list of strings, got {type(texts).__name__}.")
+    if not isinstance(texts, Sequence) or isinstance(texts, (str, bytes)):
+        fail(name, "a list of strings", Received(type(texts).__name__))
     if len(texts) == 0:
-        raise ValueError(f"{name} is empty: give at least one text.")
+        fail(name, "at least one text", Received("an empty list"))
     for i, t in enumerate(texts):
         if not isinstance(t, str):
-            raise TypeError(f"{name}[{i}] must be a string, got {type(t).__name__} ({t!r:.40}).")
+            fail(f"{name}[{i}]", "a string", Received(f"{type(t).__name__} ({t!r:.40})"))
         if not t.strip():
-            raise ValueError(f"{name}[{i}] is an empty string: it has no tokens to embed; "
-                             f"drop it or replace it with real text.")
+            fail(f"{name}[{i}]", "a text with words", Received("an empty string"),
+                 "It has no tokens to embed: drop it or replace it with real text.")
     return list(texts)
 
 
 def check_max_length(max_length: Any) -> int:
-    if isinstance(max_length, bool) or not isinstance(max_length, (int, np.integer)) \
-            or not 2 < max_length <= 512:
-        raise ValueError(f"max_length must be an integer in [3, 512] (the encoder's positions, "
-                         f"[CLS] and [SEP] included), got {max_length!r}.")
-    return int(max_length)
+    """A sequence length in pieces the encoder can take: 3 to 512, [CLS] and [SEP] included."""
+    return integer(max_length, "max_length", minimum=3, maximum=512)
 
 
 def check_rank(rank: Any, name: str = "rank") -> int:
-    if isinstance(rank, bool) or not isinstance(rank, (int, np.integer)) or rank <= 0:
-        raise ValueError(f"{name} must be a positive integer (the LoRA rank r), got {rank!r}.")
-    return int(rank)
+    """The LoRA rank r: a positive integer."""
+    return positive_int(rank, name)
 
 
-def check_targets(targets: Any, allowed: Sequence[str], what: str) -> tuple[str, ...]:
-    """``targets`` (a name or a list of names) checked against ``allowed``."""
+def check_targets(targets: Any, allowed: Sequence[str], what: str,
+                  name: str = "targets") -> tuple[str, ...]:
+    """``targets`` (a name, or a list or set of names) checked against ``allowed``."""
     if isinstance(targets, str):
         targets = (targets,)
+    elif isinstance(targets, (set, frozenset)):
+        targets = tuple(a for a in allowed if a in targets) + tuple(
+            t for t in targets if t not in allowed)
+    expected = f"a non-empty list of {what} names ({', '.join(repr(a) for a in allowed)})"
     if not isinstance(targets, Sequence) or not targets:
-        raise ValueError(f"targets must be a non-empty list of {what} names, got {targets!r}.")
+        fail(name, expected, targets)
     unknown = [t for t in targets if t not in allowed]
     if unknown:
-        raise ValueError(f"unknown {what} name(s) {unknown!r}; expected some of "
-                         f"{', '.join(repr(a) for a in allowed)}.")
-    return tuple(dict.fromkeys(targets))
+        fail(name, expected, Received(f"unknown {what} name(s) {unknown!r}"))
+    return tuple(dict.fromkeys(str(t) for t in targets))
 
 
 def check_freeze(freeze: Any) -> str:
-    if freeze not in FREEZE_LEVELS:
-        raise ValueError(f"freeze must be one of {FREEZE_LEVELS} (what trains: the head only, "
-                         f"the head and the last k layers, everything), got {freeze!r}.")
-    return freeze
+    """A freeze level of :data:`FREEZE_LEVELS` (what trains: the head only, the head and the
+    last k layers, everything)."""
+    one_of(freeze, "freeze", FREEZE_LEVELS)
+    return str(freeze)
+
+
+def check_text_labels(labels: Any, n: int, num_classes: int) -> np.ndarray:
+    """Class indices for ``n`` texts, each in ``[0, num_classes)``, as int64 ``(n,)``.
+
+    Names the mistakes a learner makes with text labels: string labels ("positive"), one
+    label short, a class the classifier has no output for."""
+    y = np.asarray(labels)
+    if y.ndim == 0:
+        fail("labels", f"{n} class indices, one per text", labels)
+    if len(y) != n:
+        fail("labels", f"{n} class indices, one per text", Received(f"{len(y)} labels"))
+    if y.dtype.kind in "USO":
+        fail("labels", "integer class indices", Received(f"labels such as {y.flat[0]!r}"),
+             "Map the class names to 0, 1, ... first (e.g. with np.unique(y, return_inverse=True)).")
+    return check_labels(y, "labels", n=n, num_classes=num_classes)
+
+
+def check_model(value: Any, types: type | tuple[type, ...], name: str = "model",
+                expected: str | None = None) -> None:
+    """Refuse ``value`` unless it is one of the track's ``types``: the message names the
+    argument and the classes expected ("model must be a TextClassifier or a BagOfEmbeddings,
+    got TextEncoder."), the same in both tracks."""
+    if not isinstance(value, types):
+        classes = types if isinstance(types, tuple) else (types,)
+        fail(name, expected or " or ".join(f"a {t.__name__}" for t in classes),
+             value if value is None or isinstance(value, (str, int, float)) else
+             Received(type(value).__name__))
+
+
+def check_trainable(count: int) -> None:
+    """Refuse to train a model with no trainable parameters."""
+    if count == 0:
+        fail("model", "a model with trainable parameters", Received("a fully frozen model"),
+             "Choose what trains first: set_freeze(model, ...) or freeze_except(model, ...).")
+
+
+def check_scratch_sizes(num_layers: Any, hidden_size: Any, num_heads: Any, intermediate_size: Any,
+                        max_length: Any, seed: Any) -> tuple[int, ...]:
+    """The sizes of a from-scratch BERT (``scratch_encoder``), as ints."""
+    sizes = [positive_int(v, n) for n, v in (("num_layers", num_layers), ("hidden_size", hidden_size),
+                                             ("num_heads", num_heads),
+                                             ("intermediate_size", intermediate_size))]
+    if sizes[1] % sizes[2]:
+        fail("hidden_size", f"a multiple of num_heads ({sizes[2]}): each head gets hidden_size "
+                            f"/ num_heads dimensions", hidden_size)
+    return (*sizes, check_max_length(max_length), non_negative_int(seed, "seed"))
+
+
+def check_table(table: Any) -> np.ndarray:
+    """A token-embedding table for the encoder's vocabulary, ``(vocab_size, dim)`` float32."""
+    a = _array(table, "table", (2,))
+    vocab = encoder_config()["vocab_size"]
+    if a.shape[0] != vocab or a.shape[1] < 1:
+        fail("table", f"one row per token of the encoder's vocabulary: ({vocab}, dim)",
+             Received(f"shape {a.shape}"), "token_embedding_table() gives the pretrained one.")
+    return a.astype(np.float32)
+
+
+def check_pool_shapes(hidden: Any, mask: Any) -> None:
+    """Token states ``(N, L, d)`` and a mask ``(N, L)`` that fit together; unknown (``None``)
+    sizes, as in a traced Keras graph, match anything. Reads shapes only: no framework call."""
+    h, m = _shape(hidden, "hidden"), _shape(mask, "mask")
+    if len(h) != 3:
+        fail("hidden", "token states of shape (N, L, d)", Received(f"shape {h}"),
+             "Pool the encoder's output (one vector per token), not pooled embeddings.")
+    if len(m) != 2 or any(a is not None and b is not None and a != b for a, b in zip(m, h[:2])):
+        fail("mask", f"an attention mask of shape (N, L) = {h[:2]}, one entry per token",
+             Received(f"shape {m}"))
+
+
+def _shape(x: Any, name: str) -> tuple:
+    shape = getattr(x, "shape", None)
+    if shape is None:
+        if not isinstance(x, (list, tuple)):
+            fail(name, "a tensor or an array", Received(type(x).__name__))
+        shape = np.shape(x)
+    return tuple(None if d is None else int(d) for d in shape)
+
+
+def _array(x: Any, name: str, ndim: tuple[int, ...] | None = None) -> np.ndarray:
+    """``x`` as a finite float64 array (with one of ``ndim`` axes), or a clear error."""
+    try:
+        a = np.asarray(x, dtype=np.float64)
+    except (TypeError, ValueError) as err:
+        fail(name, "an array of numbers", Received(f"{type(x).__name__} ({err})"))
+    if ndim is not None and a.ndim not in ndim:
+        fail(name, f"an array with {' or '.join(map(str, ndim))} axes", Received(f"shape {a.shape}"))
+    if not np.isfinite(a).all():
+        fail(name, "finite numbers", Received("NaN or infinite values"))
+    return a
+
+
+def _fits(name: str, got: int, want: int, what: str) -> None:
+    if got != want:
+        fail(name, f"{want} {what}", Received(str(got)))
 
 
 def trained_layers(freeze: str, num_layers: int) -> range:
     """Indices of the transformer layers that train at ``freeze``."""
-    check_freeze(freeze)
+    freeze = check_freeze(freeze)
+    num_layers = positive_int(num_layers, "num_layers")
     if freeze == "head":
         return range(num_layers, num_layers)
     if freeze == "full":
@@ -202,23 +306,25 @@ def tokenizer(max_length: int = DEFAULT_MAX_LENGTH):
 def tokenize(texts: Any, max_length: int = DEFAULT_MAX_LENGTH) -> dict[str, np.ndarray]:
     """``{"input_ids", "attention_mask"}``, int64 arrays ``(N, L)``; L is the longest text's
     length in pieces (at most ``max_length``), shorter texts padded with id 0, mask 0."""
-    texts = check_texts(texts)
-    enc = tokenizer(check_max_length(max_length)).encode_batch(texts)
+    texts, max_length = check_texts(texts), check_max_length(max_length)
+    enc = tokenizer(max_length).encode_batch(texts)
     return {"input_ids": np.array([e.ids for e in enc], dtype=np.int64),
             "attention_mask": np.array([e.attention_mask for e in enc], dtype=np.int64)}
 
 
 def wordpieces(text: str) -> list[str]:
     """What WordPiece makes of ``text`` (``##`` marks a piece that continues a word)."""
+    if not isinstance(text, str):
+        fail("text", "a string", Received(type(text).__name__),
+             "For several texts use tokenize(texts)." if isinstance(text, (list, tuple)) else "")
     check_texts([text], "text")
     return tokenizer(512).encode(text).tokens
 
 
 def truncation_report(texts: Any, max_length: int = DEFAULT_MAX_LENGTH) -> dict[str, float]:
     """Lengths in pieces ([CLS] and [SEP] included) and the share of texts cut at ``max_length``."""
-    texts = check_texts(texts)
+    texts, max_length = check_texts(texts), check_max_length(max_length)
     lengths = np.array([sum(e.attention_mask) for e in tokenizer(512).encode_batch(texts)])
-    max_length = check_max_length(max_length)
     return {"texts": len(texts), "median": float(np.median(lengths)),
             "p95": float(np.percentile(lengths, 95)), "max": int(lengths.max()),
             "truncated": float(np.mean(lengths > max_length)), "max_length": max_length}
@@ -238,10 +344,9 @@ def token_embedding_table() -> np.ndarray:
 
 def masked_mean_pool(hidden: Any, mask: Any, eps: float = 1e-9) -> np.ndarray:
     """NumPy reference of masked mean pooling: ``(N, L, d)``, ``(N, L)`` → ``(N, d)``."""
-    h = np.asarray(hidden, dtype=np.float64)
-    m = np.asarray(mask, dtype=np.float64)
-    if h.ndim != 3 or m.shape != h.shape[:2]:
-        raise ValueError(f"hidden must be (N, L, d) and mask (N, L), got {h.shape} and {m.shape}.")
+    h, m = _array(hidden, "hidden"), _array(mask, "mask")
+    check_pool_shapes(h, m)
+    eps = positive_number(eps, "eps")
     return (h * m[..., None]).sum(axis=1) / np.maximum(m.sum(axis=1, keepdims=True), eps)
 
 
@@ -249,23 +354,38 @@ def gelu(x: Any) -> np.ndarray:
     """The exact (erf) GELU of Hendrycks & Gimpel 2016, as BERT and the course's adapters use."""
     from scipy.special import erf
 
-    x = np.asarray(x, dtype=np.float64)
+    x = _array(x, "x")
     return 0.5 * x * (1.0 + erf(x / math.sqrt(2.0)))
 
 
 def lora_reference(x: Any, weight: Any, bias: Any, a: Any, b: Any, alpha: float) -> np.ndarray:
     """``x Wᵀ + bias + (α/r) x Aᵀ Bᵀ`` with PyTorch's layout: W ``(out, in)``, A ``(r, in)``,
     B ``(out, r)``. (A Keras kernel is ``(in, out)``: pass its transpose.)"""
-    x, w, a, b = (np.asarray(v, dtype=np.float64) for v in (x, weight, a, b))
+    x, w = _array(x, "x", (1, 2, 3)), _array(weight, "weight", (2,))
+    a, b = _array(a, "a", (2,)), _array(b, "b", (2,))
+    alpha = positive_number(alpha, "alpha")
     r = check_rank(a.shape[0], "rank (rows of A)")
-    out = x @ w.T + (0.0 if bias is None else np.asarray(bias, dtype=np.float64))
-    return out + (alpha / r) * (x @ a.T @ b.T)
+    _fits("x", x.shape[-1], w.shape[1], "input features (the columns of weight)")
+    _fits("a", a.shape[1], w.shape[1], "columns, the input features of weight")
+    _fits("b", b.shape[0], w.shape[0], "rows, the output features of weight")
+    _fits("b", b.shape[1], r, "columns, the rank (rows of a)")
+    bias = 0.0 if bias is None else _array(bias, "bias", (1,))
+    if not np.isscalar(bias):
+        _fits("bias", bias.shape[0], w.shape[0], "entries, the output features of weight")
+    return x @ w.T + bias + (alpha / r) * (x @ a.T @ b.T)
 
 
 def adapter_reference(h: Any, w_down: Any, b_down: Any, w_up: Any, b_up: Any) -> np.ndarray:
     """``h + W_up gelu(W_down h + b_down) + b_up`` with PyTorch's layout (weights ``(out, in)``)."""
-    h, w_down, b_down, w_up, b_up = (np.asarray(v, dtype=np.float64)
-                                     for v in (h, w_down, b_down, w_up, b_up))
+    h = _array(h, "h", (1, 2, 3))
+    w_down, w_up = _array(w_down, "w_down", (2,)), _array(w_up, "w_up", (2,))
+    b_down, b_up = _array(b_down, "b_down", (1,)), _array(b_up, "b_up", (1,))
+    d, m = h.shape[-1], w_down.shape[0]
+    _fits("w_down", w_down.shape[1], d, "columns, the features of h")
+    _fits("b_down", b_down.shape[0], m, "entries, the rows of w_down (the bottleneck)")
+    _fits("w_up", w_up.shape[1], m, "columns, the rows of w_down (the bottleneck)")
+    _fits("w_up", w_up.shape[0], d, "rows, the features of h")
+    _fits("b_up", b_up.shape[0], d, "entries, the features of h")
     return h + gelu(h @ w_down.T + b_down) @ w_up.T + b_up
 
 
@@ -274,6 +394,9 @@ def adapter_reference(h: Any, w_down: Any, b_down: Any, w_up: Any, b_up: Any) ->
 def param_kind(name: str) -> str:
     """The kind of a parameter, from its name (torch's ``named_parameters`` or a Keras
     variable's ``path``): lora, adapter, head, embeddings or encoder."""
+    if not isinstance(name, str) or not name:
+        fail("name", "a parameter's name (a non-empty string)",
+             name if isinstance(name, str) else Received(type(name).__name__))
     low = name.lower()
     for kind in ("lora", "adapter", "head"):
         if kind in low:
@@ -296,7 +419,12 @@ def cached_embeddings(texts: Sequence[str], compute: Callable[[list[str]], np.nd
     never leaves half an array behind.
     """
     texts = check_texts(texts)
-    if not cache:
+    if not callable(compute):
+        fail("compute", "a function of the texts that returns their embeddings",
+             Received(type(compute).__name__))
+    if not isinstance(tag, str) or not tag:
+        fail("tag", "a non-empty string that names the encoder, pooling and max_length", tag)
+    if not flag(cache, "cache"):
         return compute(texts)
     digest = hashlib.sha256(tag.encode())
     for t in texts:
@@ -315,3 +443,4 @@ def cached_embeddings(texts: Sequence[str], compute: Callable[[list[str]], np.nd
         Path(tmp).unlink(missing_ok=True)
         raise
     return out
+

@@ -24,7 +24,8 @@ import numpy as np
 from keras import ops
 
 from .. import text as core
-from ..checks import positive_int
+from ..checks import (Received, fail, flag, fraction, integer, non_negative_int, number,
+                      positive_int, positive_number)
 from ..params import ParamCounts
 from ..text import (ADAPTER_TARGETS, DEFAULT_MAX_LENGTH, LORA_TARGETS, check_texts,
                     param_kind, tokenize)
@@ -52,14 +53,18 @@ class TextEncoder(keras.Model):
 
     def __init__(self, backbone: keras.Model, max_length: int = DEFAULT_MAX_LENGTH,
                  pretrained: bool = True, **kwargs: Any):
+        if not (isinstance(backbone, keras.Model) and any(
+                layer.name == "pooled_dense" for layer in backbone.layers)):
+            fail("backbone", "a keras-hub BertBackbone (load_encoder() and scratch_encoder() build "
+                             "one)", Received(type(backbone).__name__))
+        max_length, pretrained = core.check_max_length(max_length), flag(pretrained, "pretrained")
         super().__init__(**kwargs)
         self.backbone = backbone
         # BERT's next-sentence pooler is part of the checkpoint (22.7 M parameters with it)
         # but mean pooling never uses it: it stays frozen at every freeze level.
         for v in backbone.get_layer("pooled_dense").weights:
             v.trainable = False
-        self.max_length = core.check_max_length(max_length)
-        self.pretrained = pretrained
+        self.max_length, self.pretrained = max_length, pretrained
 
     @property
     def hidden_size(self) -> int:
@@ -84,6 +89,7 @@ class TextEncoder(keras.Model):
 
 def load_encoder(max_length: int = DEFAULT_MAX_LENGTH) -> TextEncoder:
     """The pretrained all-MiniLM-L6-v2 encoder (22.7 M parameters), read offline."""
+    max_length = core.check_max_length(max_length)
     backbone = _keras_hub().models.BertBackbone.from_preset(str(core.encoder_dir()))
     return TextEncoder(backbone, max_length)
 
@@ -92,12 +98,8 @@ def scratch_encoder(*, num_layers: int = 2, hidden_size: int = 128, num_heads: i
                     intermediate_size: int = 256, max_length: int = DEFAULT_MAX_LENGTH,
                     seed: int = 0) -> TextEncoder:
     """A small BERT with random weights and the same tokenizer: the "from scratch" baseline."""
-    for name, v in (("num_layers", num_layers), ("hidden_size", hidden_size),
-                    ("num_heads", num_heads), ("intermediate_size", intermediate_size)):
-        if isinstance(v, bool) or not isinstance(v, int) or v < 1:
-            raise ValueError(f"{name} must be a positive integer, got {v!r}.")
-    if hidden_size % num_heads:
-        raise ValueError(f"hidden_size ({hidden_size}) must be a multiple of num_heads ({num_heads}).")
+    num_layers, hidden_size, num_heads, intermediate_size, max_length, seed = core.check_scratch_sizes(
+        num_layers, hidden_size, num_heads, intermediate_size, max_length, seed)
     keras.utils.set_random_seed(seed)
     backbone = _keras_hub().models.BertBackbone(
         vocabulary_size=core.encoder_config()["vocab_size"], num_layers=num_layers,
@@ -108,6 +110,8 @@ def scratch_encoder(*, num_layers: int = 2, hidden_size: int = 128, num_heads: i
 
 def mean_pool(hidden, mask, eps: float = 1e-9):
     """Masked mean over tokens: padding never counts (:func:`tlhelpers.text.masked_mean_pool`)."""
+    core.check_pool_shapes(hidden, mask)
+    eps = positive_number(eps, "eps")
     m = ops.expand_dims(ops.cast(mask, hidden.dtype), -1)
     return ops.sum(hidden * m, axis=1) / ops.maximum(ops.sum(m, axis=1), eps)
 
@@ -120,10 +124,10 @@ def embed(encoder: TextEncoder, texts: Sequence[str], *, batch_size: int = 64,
     Texts are encoded in batches sorted by length (less padding), with a progress bar;
     ``cache=True`` stores the result under the data directory (pretrained encoder only).
     """
-    if not isinstance(encoder, TextEncoder):
-        raise TypeError(f"encoder must be a TextEncoder (load_encoder()), got {type(encoder).__name__}.")
-    texts = check_texts(texts)
-    batch_size = positive_int(batch_size, "batch_size")
+    core.check_model(encoder, TextEncoder, "encoder")
+    texts, batch_size = check_texts(texts), positive_int(batch_size, "batch_size")
+    normalize, progress, cache = (flag(normalize, "normalize"), flag(progress, "progress"),
+                                  flag(cache, "cache"))
 
     def compute(texts: list[str]) -> np.ndarray:
         from tqdm.auto import tqdm
@@ -156,12 +160,16 @@ class LoRA(keras.layers.Layer):
     """
 
     def __init__(self, base: keras.layers.Layer, rank: int = 8, alpha: float = 16.0, **kwargs):
+        if not isinstance(base, (keras.layers.Dense, keras.layers.EinsumDense)) or not base.built:
+            fail("base", "a built Dense or EinsumDense layer (LoRA wraps one)",
+                 Received(("an unbuilt " if isinstance(base, keras.layers.Layer) else "")
+                          + type(base).__name__),
+                 "Build it first: layer.build(input_shape), or call it once on a batch."
+                 if isinstance(base, (keras.layers.Dense, keras.layers.EinsumDense)) else "")
+        rank, alpha = core.check_rank(rank), positive_number(alpha, "alpha")
         super().__init__(**kwargs)
-        kernel = getattr(base, "kernel", None)
-        if kernel is None or len(kernel.shape) < 2:
-            raise TypeError(f"LoRA wraps a built Dense or EinsumDense layer, got {type(base).__name__}.")
-        self.rank = core.check_rank(rank)
-        self.alpha = float(alpha)
+        kernel = base.kernel
+        self.rank, self.alpha = rank, alpha
         self.scaling = self.alpha / self.rank
         self.base = base
         for v in base.weights:
@@ -195,10 +203,9 @@ class Adapter(keras.layers.Layer):
     """Houlsby et al.'s bottleneck adapter: ``h + up(gelu(down(h)))``, near identity at init."""
 
     def __init__(self, dim: int, bottleneck: int = 16, init_std: float = 1e-3, **kwargs):
+        dim, bottleneck = positive_int(dim, "dim"), positive_int(bottleneck, "bottleneck")
+        init_std = positive_number(init_std, "init_std")
         super().__init__(**kwargs)
-        for name, v in (("dim", dim), ("bottleneck", bottleneck)):
-            if isinstance(v, bool) or not isinstance(v, int) or v < 1:
-                raise ValueError(f"{name} must be a positive integer, got {v!r}.")
         init = keras.initializers.TruncatedNormal(stddev=init_std)
         # Built here, outside this layer's name scope: the names keep "adapter" in the
         # variables' paths, which is how param_kind recognises them.
@@ -227,11 +234,8 @@ def _is_pooler(path: str) -> bool:
 
 
 def _encoder_of(model: Any) -> TextEncoder:
-    if isinstance(model, TextEncoder):
-        return model
-    if isinstance(getattr(model, "encoder", None), TextEncoder):
-        return model.encoder
-    raise TypeError(f"model must be a TextEncoder or a TextClassifier, got {type(model).__name__}.")
+    core.check_model(model, (TextEncoder, TextClassifier))
+    return model if isinstance(model, TextEncoder) else model.encoder
 
 
 def _sublayer(layer: keras.layers.Layer, target: str) -> tuple[keras.layers.Layer, str]:
@@ -259,7 +263,7 @@ def inject_lora(model: Any, *, rank: int = 8, alpha: float = 16.0,
     Returns the wrapped sub-layers' names. Then :func:`freeze_except` leaves only LoRA
     (and the head) trainable. Defaults follow the LoRA paper (query and value, r = 8).
     """
-    rank = core.check_rank(rank)
+    rank, alpha = core.check_rank(rank), positive_number(alpha, "alpha")
     targets = core.check_targets(targets, LORA_TARGETS, "LoRA target")
     done = []
     for i, layer in enumerate(_encoder_of(model).transformer_layers):
@@ -276,6 +280,7 @@ def inject_adapters(model: Any, *, bottleneck: int = 16,
                     targets: str | Sequence[str] = ADAPTER_TARGETS) -> list[str]:
     """Insert an :class:`Adapter` after the ``targets`` output projections of every layer
     (Houlsby: after attention and after the feed-forward block). Returns their names."""
+    bottleneck = positive_int(bottleneck, "bottleneck")
     targets = core.check_targets(targets, ADAPTER_TARGETS, "adapter target")
     enc = _encoder_of(model)
     done = []
@@ -296,7 +301,8 @@ def freeze_except(model: keras.Model, kinds: Sequence[str] = ("lora", "adapter",
 
     Recompile afterwards (:func:`fit` always does): Keras reads ``trainable`` at compile.
     """
-    kinds = core.check_targets(kinds, core.PARAM_KINDS, "parameter kind")
+    core.check_model(model, keras.layers.Layer, expected="a Keras model or layer")
+    kinds = core.check_targets(kinds, core.PARAM_KINDS, "parameter kind", "kinds")
     for v in model.weights:
         v.trainable = param_kind(v.path) in kinds and not _is_pooler(v.path)
     return model
@@ -304,8 +310,7 @@ def freeze_except(model: keras.Model, kinds: Sequence[str] = ("lora", "adapter",
 
 def count_by_kind(model: keras.Model) -> dict[str, ParamCounts]:
     """Trainable and frozen parameters of each kind (embeddings, encoder, lora, adapter, head)."""
-    if not isinstance(model, keras.layers.Layer):
-        raise TypeError(f"model must be a Keras layer or model, got {type(model).__name__}.")
+    core.check_model(model, keras.layers.Layer, expected="a Keras model or layer")
     trainable = {id(v) for v in model.trainable_weights}
     out = {k: [0, 0] for k in core.PARAM_KINDS}
     for v in model.weights:
@@ -320,11 +325,10 @@ class TextClassifier(keras.Model):
 
     def __init__(self, encoder: TextEncoder, n_classes: int, *, freeze: str = "full",
                  dropout: float = 0.1, **kwargs):
+        core.check_model(encoder, TextEncoder, "encoder")
+        n_classes = integer(n_classes, "n_classes", minimum=2)
+        freeze, dropout = core.check_freeze(freeze), fraction(dropout, "dropout")
         super().__init__(**kwargs)
-        if not isinstance(encoder, TextEncoder):
-            raise TypeError(f"encoder must be a TextEncoder, got {type(encoder).__name__}.")
-        if isinstance(n_classes, bool) or not isinstance(n_classes, int) or n_classes < 2:
-            raise ValueError(f"n_classes must be an integer >= 2, got {n_classes!r}.")
         self.encoder = encoder
         self.dropout = keras.layers.Dropout(dropout)
         self.head = keras.layers.Dense(n_classes, name="head")
@@ -345,9 +349,10 @@ def set_freeze(model: TextClassifier, freeze: str) -> TextClassifier:
     features are exactly the frozen features of feature-based transfer. Recompile after
     a change (:func:`fit` always does).
     """
+    core.check_model(model, TextClassifier)
     freeze = core.check_freeze(freeze)
     model.freeze = freeze
-    enc = _encoder_of(model)
+    enc = model.encoder
     for v in enc.weights:
         v.trainable = freeze == "full" and not _is_pooler(v.path)
     for v in model.head.weights:
@@ -368,19 +373,23 @@ class BagOfEmbeddings(keras.Model):
     def __init__(self, n_classes: int, *, table: np.ndarray | None = None, dim: int = 384,
                  trainable: bool = False, max_length: int = DEFAULT_MAX_LENGTH, seed: int = 0,
                  **kwargs):
+        n_classes = integer(n_classes, "n_classes", minimum=2)
+        table = None if table is None else core.check_table(table)
+        dim, trainable = positive_int(dim, "dim"), flag(trainable, "trainable")
+        max_length, seed = core.check_max_length(max_length), non_negative_int(seed, "seed")
         super().__init__(**kwargs)
         keras.utils.set_random_seed(seed)
-        vocab = core.encoder_config()["vocab_size"] if table is None else table.shape[0]
+        vocab = core.encoder_config()["vocab_size"]
         dim = dim if table is None else table.shape[1]
         init = (keras.initializers.RandomNormal(stddev=0.02) if table is None
-                else keras.initializers.Constant(np.asarray(table, np.float32)))
+                else keras.initializers.Constant(table))
         self.embedding = keras.layers.Embedding(vocab, dim, embeddings_initializer=init,
                                                 name="embedding")
         self.embedding.build((None, None))
-        self.embedding.embeddings.trainable = bool(trainable)
+        self.embedding.embeddings.trainable = trainable
         self.head = keras.layers.Dense(n_classes, name="head")
         self.head.build((None, dim))
-        self.max_length = core.check_max_length(max_length)
+        self.max_length = max_length
 
     def call(self, inputs: dict[str, Any], training: bool = False):
         return self.head(mean_pool(self.embedding(inputs["input_ids"]), inputs["attention_mask"]))
@@ -390,7 +399,10 @@ class BagOfEmbeddings(keras.Model):
 
 
 def _tokenizer_of(model: Any):
-    return model.tokenize if isinstance(model, BagOfEmbeddings) else _encoder_of(model).tokenize
+    """The tokenizer of a text classifier; anything else (an encoder outputs token states,
+    not logits) is refused."""
+    core.check_model(model, (TextClassifier, BagOfEmbeddings))
+    return model.tokenize if isinstance(model, BagOfEmbeddings) else model.encoder.tokenize
 
 
 def fit(model: keras.Model, texts: Sequence[str], labels: Any, *, epochs: int = 3,
@@ -400,27 +412,25 @@ def fit(model: keras.Model, texts: Sequence[str], labels: Any, *, epochs: int = 
 
     Compiles the model afresh, so changes to ``trainable`` always take effect.
     """
-    texts = check_texts(texts)
-    y = np.asarray(labels)
-    if y.shape != (len(texts),) or not np.issubdtype(y.dtype, np.integer):
-        raise ValueError(f"labels must be {len(texts)} integer class ids, got shape {y.shape}, "
-                         f"dtype {y.dtype}.")
+    tok, texts = _tokenizer_of(model), check_texts(texts)
+    y = core.check_text_labels(labels, len(texts), model.head.units)
     epochs, batch_size = positive_int(epochs, "epochs"), positive_int(batch_size, "batch_size")
-    if not model.trainable_weights:
-        raise ValueError("model has no trainable parameters: nothing to fit.")
+    lr, weight_decay = positive_number(lr, "lr"), number(weight_decay, "weight_decay", minimum=0)
+    seed, progress = non_negative_int(seed, "seed"), flag(progress, "progress")
+    core.check_trainable(len(model.trainable_weights))
     keras.utils.set_random_seed(seed)
     model.compile(optimizer=keras.optimizers.AdamW(lr, weight_decay=weight_decay),
                   loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
                   jit_compile=False)  # XLA's compile time outweighs its gain at lesson sizes
-    history = model.fit(_tokenizer_of(model)(texts), y, epochs=epochs, batch_size=batch_size,
+    history = model.fit(tok(texts), y, epochs=epochs, batch_size=batch_size,
                         shuffle=True, verbose=int(bool(progress)))
     return [float(v) for v in history.history["loss"]]
 
 
 def predict(model: keras.Model, texts: Sequence[str], *, batch_size: int = 64) -> np.ndarray:
     """Logits ``(N, n_classes)`` in inference mode, batched."""
-    texts = check_texts(texts)
-    tok = _tokenizer_of(model)
+    tok, texts = _tokenizer_of(model), check_texts(texts)
+    batch_size = positive_int(batch_size, "batch_size")
     out = [ops.convert_to_numpy(model(tok(texts[s:s + batch_size]), training=False))
            for s in range(0, len(texts), batch_size)]
     return np.concatenate(out).astype(np.float32)

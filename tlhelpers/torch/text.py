@@ -18,7 +18,8 @@ import torch
 from torch import nn
 
 from .. import text as core
-from ..checks import positive_int
+from ..checks import (Received, fail, flag, fraction, integer, non_negative_int, number,
+                      positive_int, positive_number)
 from ..params import ParamCounts
 from .params import freeze as freeze_module
 from .params import unfreeze as unfreeze_module
@@ -68,13 +69,17 @@ class TextEncoder(nn.Module):
 
     def __init__(self, bert: nn.Module, max_length: int = DEFAULT_MAX_LENGTH,
                  pretrained: bool = True):
+        if not (isinstance(bert, nn.Module) and hasattr(bert, "pooler")
+                and hasattr(getattr(bert, "encoder", None), "layer")):
+            fail("bert", "a Hugging Face BertModel (load_encoder() and scratch_encoder() build one)",
+                 Received(type(bert).__name__))
+        max_length, pretrained = core.check_max_length(max_length), flag(pretrained, "pretrained")
         super().__init__()
         self.bert = bert
         # BERT's next-sentence pooler is part of the checkpoint (22.7 M parameters with it)
         # but mean pooling never uses it: it stays frozen at every freeze level.
         bert.pooler.requires_grad_(False)
-        self.max_length = core.check_max_length(max_length)
-        self.pretrained = pretrained
+        self.max_length, self.pretrained = max_length, pretrained
 
     @property
     def hidden_size(self) -> int:
@@ -97,6 +102,7 @@ class TextEncoder(nn.Module):
 
 def load_encoder(max_length: int = DEFAULT_MAX_LENGTH) -> TextEncoder:
     """The pretrained all-MiniLM-L6-v2 encoder (22.7 M parameters), read offline, in eval mode."""
+    max_length = core.check_max_length(max_length)
     return TextEncoder(_bert(), max_length).eval()
 
 
@@ -104,12 +110,8 @@ def scratch_encoder(*, num_layers: int = 2, hidden_size: int = 128, num_heads: i
                     intermediate_size: int = 256, max_length: int = DEFAULT_MAX_LENGTH,
                     seed: int = 0) -> TextEncoder:
     """A small BERT with random weights and the same tokenizer: the "from scratch" baseline."""
-    for name, v in (("num_layers", num_layers), ("hidden_size", hidden_size),
-                    ("num_heads", num_heads), ("intermediate_size", intermediate_size)):
-        if isinstance(v, bool) or not isinstance(v, int) or v < 1:
-            raise ValueError(f"{name} must be a positive integer, got {v!r}.")
-    if hidden_size % num_heads:
-        raise ValueError(f"hidden_size ({hidden_size}) must be a multiple of num_heads ({num_heads}).")
+    num_layers, hidden_size, num_heads, intermediate_size, max_length, seed = core.check_scratch_sizes(
+        num_layers, hidden_size, num_heads, intermediate_size, max_length, seed)
     torch.manual_seed(seed)
     config = dict(vocab_size=core.encoder_config()["vocab_size"], hidden_size=hidden_size,
                   num_hidden_layers=num_layers, num_attention_heads=num_heads,
@@ -119,6 +121,11 @@ def scratch_encoder(*, num_layers: int = 2, hidden_size: int = 128, num_heads: i
 
 def mean_pool(hidden: torch.Tensor, mask: torch.Tensor, eps: float = 1e-9) -> torch.Tensor:
     """Masked mean over tokens: padding never counts (:func:`tlhelpers.text.masked_mean_pool`)."""
+    for name, t in (("hidden", hidden), ("mask", mask)):
+        if not isinstance(t, torch.Tensor):
+            fail(name, "a torch.Tensor", Received(type(t).__name__))
+    core.check_pool_shapes(hidden, mask)
+    eps = positive_number(eps, "eps")
     m = mask.to(hidden.dtype).unsqueeze(-1)
     return (hidden * m).sum(dim=1) / m.sum(dim=1).clamp(min=eps)
 
@@ -132,10 +139,10 @@ def embed(encoder: TextEncoder, texts: Sequence[str], *, batch_size: int = 64,
     Texts are encoded in batches sorted by length (less padding), with a progress bar;
     ``cache=True`` stores the result under the data directory (pretrained encoder only).
     """
-    if not isinstance(encoder, TextEncoder):
-        raise TypeError(f"encoder must be a TextEncoder (load_encoder()), got {type(encoder).__name__}.")
-    texts = check_texts(texts)
-    batch_size = positive_int(batch_size, "batch_size")
+    core.check_model(encoder, TextEncoder, "encoder")
+    texts, batch_size = check_texts(texts), positive_int(batch_size, "batch_size")
+    normalize, progress, cache = (flag(normalize, "normalize"), flag(progress, "progress"),
+                                  flag(cache, "cache"))
 
     def compute(texts: list[str]) -> np.ndarray:
         from tqdm.auto import tqdm
@@ -169,11 +176,11 @@ class LoRALinear(nn.Module):
     """
 
     def __init__(self, base: nn.Linear, rank: int = 8, alpha: float = 16.0):
-        super().__init__()
         if not isinstance(base, nn.Linear):
-            raise TypeError(f"LoRALinear wraps an nn.Linear, got {type(base).__name__}.")
-        self.rank = core.check_rank(rank)
-        self.alpha = float(alpha)
+            fail("base", "an nn.Linear (LoRALinear wraps one)", Received(type(base).__name__))
+        rank, alpha = core.check_rank(rank), positive_number(alpha, "alpha")
+        super().__init__()
+        self.rank, self.alpha = rank, alpha
         self.scaling = self.alpha / self.rank
         self.base = base.requires_grad_(False)
         self.lora_A = nn.Parameter(torch.empty(self.rank, base.in_features))
@@ -188,10 +195,9 @@ class Adapter(nn.Module):
     """Houlsby et al.'s bottleneck adapter: ``h + up(gelu(down(h)))``, near identity at init."""
 
     def __init__(self, dim: int, bottleneck: int = 16, init_std: float = 1e-3):
+        dim, bottleneck = positive_int(dim, "dim"), positive_int(bottleneck, "bottleneck")
+        init_std = positive_number(init_std, "init_std")
         super().__init__()
-        for name, v in (("dim", dim), ("bottleneck", bottleneck)):
-            if isinstance(v, bool) or not isinstance(v, int) or v < 1:
-                raise ValueError(f"{name} must be a positive integer, got {v!r}.")
         self.down = nn.Linear(dim, bottleneck)
         self.up = nn.Linear(bottleneck, dim)
         for layer in (self.down, self.up):
@@ -214,11 +220,8 @@ class _WithAdapter(nn.Module):
 
 
 def _encoder_of(model: nn.Module) -> TextEncoder:
-    if isinstance(model, TextEncoder):
-        return model
-    if isinstance(getattr(model, "encoder", None), TextEncoder):
-        return model.encoder
-    raise TypeError(f"model must be a TextEncoder or a TextClassifier, got {type(model).__name__}.")
+    core.check_model(model, (TextEncoder, TextClassifier))
+    return model if isinstance(model, TextEncoder) else model.encoder
 
 
 def _replace(layer: nn.Module, path: str, make) -> None:
@@ -234,7 +237,7 @@ def inject_lora(model: nn.Module, *, rank: int = 8, alpha: float = 16.0,
     Returns the wrapped modules' names. Then :func:`freeze_except` leaves only LoRA (and
     the head) trainable. Defaults follow the LoRA paper (query and value, r = 8).
     """
-    rank = core.check_rank(rank)
+    rank, alpha = core.check_rank(rank), positive_number(alpha, "alpha")
     targets = core.check_targets(targets, LORA_TARGETS, "LoRA target")
     done = []
     for i, layer in enumerate(_encoder_of(model).transformer_layers):
@@ -250,6 +253,7 @@ def inject_adapters(model: nn.Module, *, bottleneck: int = 16,
                     targets: str | Sequence[str] = ADAPTER_TARGETS) -> list[str]:
     """Insert an :class:`Adapter` after the ``targets`` output projections of every layer
     (Houlsby: after attention and after the feed-forward block). Returns their names."""
+    bottleneck = positive_int(bottleneck, "bottleneck")
     targets = core.check_targets(targets, ADAPTER_TARGETS, "adapter target")
     enc = _encoder_of(model)
     done = []
@@ -265,7 +269,8 @@ def inject_adapters(model: nn.Module, *, bottleneck: int = 16,
 
 def freeze_except(model: nn.Module, kinds: Sequence[str] = ("lora", "adapter", "head")) -> nn.Module:
     """Only parameters of these kinds (:func:`tlhelpers.text.param_kind`) stay trainable."""
-    kinds = core.check_targets(kinds, core.PARAM_KINDS, "parameter kind")
+    core.check_model(model, nn.Module, expected="a PyTorch model (nn.Module)")
+    kinds = core.check_targets(kinds, core.PARAM_KINDS, "parameter kind", "kinds")
     for name, p in model.named_parameters():
         p.requires_grad_(param_kind(name) in kinds and ".pooler." not in f".{name}")
     return model
@@ -273,8 +278,7 @@ def freeze_except(model: nn.Module, kinds: Sequence[str] = ("lora", "adapter", "
 
 def count_by_kind(model: nn.Module) -> dict[str, ParamCounts]:
     """Trainable and frozen parameters of each kind (embeddings, encoder, lora, adapter, head)."""
-    if not isinstance(model, nn.Module):
-        raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}.")
+    core.check_model(model, nn.Module, expected="a PyTorch model (nn.Module)")
     out = {k: [0, 0] for k in core.PARAM_KINDS}
     for name, p in model.named_parameters():
         out[param_kind(name)][0 if p.requires_grad else 1] += p.numel()
@@ -288,11 +292,10 @@ class TextClassifier(nn.Module):
 
     def __init__(self, encoder: TextEncoder, n_classes: int, *, freeze: str = "full",
                  dropout: float = 0.1):
+        core.check_model(encoder, TextEncoder, "encoder")
+        n_classes = integer(n_classes, "n_classes", minimum=2)
+        freeze, dropout = core.check_freeze(freeze), fraction(dropout, "dropout")
         super().__init__()
-        if not isinstance(encoder, TextEncoder):
-            raise TypeError(f"encoder must be a TextEncoder, got {type(encoder).__name__}.")
-        if isinstance(n_classes, bool) or not isinstance(n_classes, int) or n_classes < 2:
-            raise ValueError(f"n_classes must be an integer >= 2, got {n_classes!r}.")
         self.encoder = encoder
         self.dropout = nn.Dropout(dropout)
         self.head = nn.Linear(encoder.hidden_size, n_classes)
@@ -310,8 +313,9 @@ def set_freeze(model: TextClassifier, freeze: str) -> TextClassifier:
     gradients and inference mode for good (no dropout), so its features are exactly the
     frozen features of feature-based transfer.
     """
+    core.check_model(model, TextClassifier)
     freeze = core.check_freeze(freeze)
-    enc = _encoder_of(model)
+    enc = model.encoder
     if freeze == "head":
         freeze_module(enc)
     else:
@@ -334,17 +338,21 @@ class BagOfEmbeddings(nn.Module):
 
     def __init__(self, n_classes: int, *, table: np.ndarray | None = None, dim: int = 384,
                  trainable: bool = False, max_length: int = DEFAULT_MAX_LENGTH, seed: int = 0):
+        n_classes = integer(n_classes, "n_classes", minimum=2)
+        table = None if table is None else core.check_table(table)
+        dim, trainable = positive_int(dim, "dim"), flag(trainable, "trainable")
+        max_length, seed = core.check_max_length(max_length), non_negative_int(seed, "seed")
         super().__init__()
         torch.manual_seed(seed)
         if table is not None:
-            self.embedding = nn.Embedding.from_pretrained(torch.as_tensor(np.asarray(table, np.float32)),
-                                                          freeze=False, padding_idx=0)
+            self.embedding = nn.Embedding.from_pretrained(torch.from_numpy(table), freeze=False,
+                                                          padding_idx=0)
         else:
             self.embedding = nn.Embedding(core.encoder_config()["vocab_size"], dim, padding_idx=0)
             nn.init.normal_(self.embedding.weight, std=0.02)
-        self.embedding.weight.requires_grad_(bool(trainable))
+        self.embedding.weight.requires_grad_(trainable)
         self.head = nn.Linear(self.embedding.embedding_dim, n_classes)
-        self.max_length = core.check_max_length(max_length)
+        self.max_length = max_length
 
     def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
         return self.head(mean_pool(self.embedding(input_ids), attention_mask))
@@ -355,24 +363,24 @@ class BagOfEmbeddings(nn.Module):
 
 
 def _tokenizer_of(model: nn.Module):
-    return model.tokenize if isinstance(model, BagOfEmbeddings) else _encoder_of(model).tokenize
+    """The tokenizer of a text classifier; anything else (an encoder outputs token states,
+    not logits) is refused."""
+    core.check_model(model, (TextClassifier, BagOfEmbeddings))
+    return model.tokenize if isinstance(model, BagOfEmbeddings) else model.encoder.tokenize
 
 
 def fit(model: nn.Module, texts: Sequence[str], labels: Any, *, epochs: int = 3,
         batch_size: int = 16, lr: float = 5e-5, weight_decay: float = 0.01, seed: int = 0,
         progress: bool = False) -> list[float]:
     """AdamW on cross-entropy over the trainable parameters; returns the mean loss per epoch."""
-    texts = check_texts(texts)
-    y = np.asarray(labels)
-    if y.shape != (len(texts),) or not np.issubdtype(y.dtype, np.integer):
-        raise ValueError(f"labels must be {len(texts)} integer class ids, got shape {y.shape}, "
-                         f"dtype {y.dtype}.")
+    tok, texts = _tokenizer_of(model), check_texts(texts)
+    y = core.check_text_labels(labels, len(texts), model.head.out_features)
     epochs, batch_size = positive_int(epochs, "epochs"), positive_int(batch_size, "batch_size")
+    lr, weight_decay = positive_number(lr, "lr"), number(weight_decay, "weight_decay", minimum=0)
+    seed, progress = non_negative_int(seed, "seed"), flag(progress, "progress")
     params = [p for p in model.parameters() if p.requires_grad]
-    if not params:
-        raise ValueError("model has no trainable parameters: nothing to fit.")
+    core.check_trainable(len(params))
     opt = torch.optim.AdamW(params, lr=lr, weight_decay=weight_decay)
-    tok = _tokenizer_of(model)
     device = next(model.parameters()).device
     rng = np.random.default_rng(seed)
     torch.manual_seed(seed)
@@ -398,8 +406,8 @@ def fit(model: nn.Module, texts: Sequence[str], labels: Any, *, epochs: int = 3,
 @torch.no_grad()
 def predict(model: nn.Module, texts: Sequence[str], *, batch_size: int = 64) -> np.ndarray:
     """Logits ``(N, n_classes)`` in eval mode, batched."""
-    texts = check_texts(texts)
-    tok = _tokenizer_of(model)
+    tok, texts = _tokenizer_of(model), check_texts(texts)
+    batch_size = positive_int(batch_size, "batch_size")
     was_training = model.training
     model.eval()
     out = [model(**tok(texts[s:s + batch_size])).float().cpu().numpy()
