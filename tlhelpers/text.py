@@ -67,9 +67,9 @@ from .checks import labels as check_labels
 __all__ = [
     "ENCODER", "ENCODER_PACKAGE", "FREEZE_LEVELS", "LORA_TARGETS", "ADAPTER_TARGETS",
     "PARAM_KINDS", "DEFAULT_MAX_LENGTH", "adapter_reference", "cached_embeddings",
-    "check_freeze", "check_max_length", "check_model", "check_pool_shapes", "check_rank",
-    "check_scratch_sizes", "check_table", "check_targets", "check_text_labels", "check_texts",
-    "check_trainable", "encoder_config", "encoder_dir", "gelu", "lora_reference",
+    "check_freeze", "check_max_length", "check_model", "check_not_injected",
+    "check_pool_shapes", "check_rank", "check_scratch_sizes", "check_table", "check_targets",
+    "check_text_labels", "check_texts", "check_trainable", "encoder_config", "encoder_dir", "gelu", "lora_reference",
     "masked_mean_pool", "param_kind", "tokenize", "tokenizer", "token_embedding_table",
     "trained_layers", "truncation_report", "wordpieces",
 ]
@@ -235,6 +235,16 @@ def check_table(table: Any) -> np.ndarray:
         fail("table", f"one row per token of the encoder's vocabulary: ({vocab}, dim)",
              Received(f"shape {a.shape}"), "token_embedding_table() gives the pretrained one.")
     return a.astype(np.float32)
+
+
+def check_not_injected(found: Sequence[tuple[int, str]], what: str) -> None:
+    """Refuse a second injection: ``found`` lists the (layer, target) pairs that already
+    have ``what``; checked for every pair before anything changes, so a refused call
+    leaves the model as it was."""
+    if found:
+        i, t = found[0]
+        fail("model", f"a model without {what} on {t!r} (inject once)",
+             Received(f"layer {i} {t!r} already has {what}"))
 
 
 def check_pool_shapes(hidden: Any, mask: Any) -> None:

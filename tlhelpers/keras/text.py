@@ -265,12 +265,13 @@ def inject_lora(model: Any, *, rank: int = 8, alpha: float = 16.0,
     """
     rank, alpha = core.check_rank(rank), positive_number(alpha, "alpha")
     targets = core.check_targets(targets, LORA_TARGETS, "LoRA target")
+    layers = _encoder_of(model).transformer_layers
+    core.check_not_injected([(i, t) for i, layer in enumerate(layers) for t in targets
+                             if isinstance(getattr(*_sublayer(layer, t)), LoRA)], "LoRA")
     done = []
-    for i, layer in enumerate(_encoder_of(model).transformer_layers):
+    for i, layer in enumerate(layers):
         for t in targets:
             parent, attr = _sublayer(layer, t)
-            if isinstance(getattr(parent, attr), LoRA):
-                raise ValueError(f"layer {i} {t!r} already has LoRA; inject it once.")
             _replace(parent, attr, LoRA(getattr(parent, attr), rank, alpha, name=f"lora_{t}"))
             done.append(f"layer{i}.{t}")
     return done
@@ -283,12 +284,12 @@ def inject_adapters(model: Any, *, bottleneck: int = 16,
     bottleneck = positive_int(bottleneck, "bottleneck")
     targets = core.check_targets(targets, ADAPTER_TARGETS, "adapter target")
     enc = _encoder_of(model)
+    core.check_not_injected([(i, t) for i, layer in enumerate(enc.transformer_layers) for t in targets
+                             if isinstance(getattr(*_sublayer(layer, t)), _WithAdapter)], "an adapter")
     done = []
     for i, layer in enumerate(enc.transformer_layers):
         for t in targets:
             parent, attr = _sublayer(layer, t)
-            if isinstance(getattr(parent, attr), _WithAdapter):
-                raise ValueError(f"layer {i} {t!r} already has an adapter; insert it once.")
             adapter = Adapter(enc.hidden_size, bottleneck, name=f"adapter_{t}")
             _replace(parent, attr, _WithAdapter(getattr(parent, attr), adapter,
                                                  name=f"with_adapter_{t}"))

@@ -130,7 +130,6 @@ def mean_pool(hidden: torch.Tensor, mask: torch.Tensor, eps: float = 1e-9) -> to
     return (hidden * m).sum(dim=1) / m.sum(dim=1).clamp(min=eps)
 
 
-@torch.no_grad()
 def embed(encoder: TextEncoder, texts: Sequence[str], *, batch_size: int = 64,
           normalize: bool = True, progress: bool = True, cache: bool = False) -> np.ndarray:
     """Sentence embeddings ``(N, hidden)`` float32: masked mean pooling, then (by default)
@@ -144,6 +143,7 @@ def embed(encoder: TextEncoder, texts: Sequence[str], *, batch_size: int = 64,
     normalize, progress, cache = (flag(normalize, "normalize"), flag(progress, "progress"),
                                   flag(cache, "cache"))
 
+    @torch.no_grad()  # here, not on embed: bad arguments are refused before torch is entered
     def compute(texts: list[str]) -> np.ndarray:
         from tqdm.auto import tqdm
 
@@ -239,11 +239,12 @@ def inject_lora(model: nn.Module, *, rank: int = 8, alpha: float = 16.0,
     """
     rank, alpha = core.check_rank(rank), positive_number(alpha, "alpha")
     targets = core.check_targets(targets, LORA_TARGETS, "LoRA target")
+    layers = _encoder_of(model).transformer_layers
+    core.check_not_injected([(i, t) for i, layer in enumerate(layers) for t in targets
+                             if isinstance(layer.get_submodule(_SUBLAYERS[t]), LoRALinear)], "LoRA")
     done = []
-    for i, layer in enumerate(_encoder_of(model).transformer_layers):
+    for i, layer in enumerate(layers):
         for t in targets:
-            if isinstance(layer.get_submodule(_SUBLAYERS[t]), LoRALinear):
-                raise ValueError(f"layer {i} {t!r} already has LoRA; inject it once.")
             _replace(layer, _SUBLAYERS[t], lambda m: LoRALinear(m, rank, alpha))
             done.append(f"layer{i}.{t}")
     return done
@@ -256,11 +257,12 @@ def inject_adapters(model: nn.Module, *, bottleneck: int = 16,
     bottleneck = positive_int(bottleneck, "bottleneck")
     targets = core.check_targets(targets, ADAPTER_TARGETS, "adapter target")
     enc = _encoder_of(model)
+    core.check_not_injected([(i, t) for i, layer in enumerate(enc.transformer_layers) for t in targets
+                             if isinstance(layer.get_submodule(_SUBLAYERS[t]), _WithAdapter)],
+                            "an adapter")
     done = []
     for i, layer in enumerate(enc.transformer_layers):
         for t in targets:
-            if isinstance(layer.get_submodule(_SUBLAYERS[t]), _WithAdapter):
-                raise ValueError(f"layer {i} {t!r} already has an adapter; insert it once.")
             _replace(layer, _SUBLAYERS[t],
                      lambda m: _WithAdapter(m, Adapter(enc.hidden_size, bottleneck)))
             done.append(f"layer{i}.{t}")
@@ -403,14 +405,14 @@ def fit(model: nn.Module, texts: Sequence[str], labels: Any, *, epochs: int = 3,
     return history
 
 
-@torch.no_grad()
 def predict(model: nn.Module, texts: Sequence[str], *, batch_size: int = 64) -> np.ndarray:
     """Logits ``(N, n_classes)`` in eval mode, batched."""
     tok, texts = _tokenizer_of(model), check_texts(texts)
     batch_size = positive_int(batch_size, "batch_size")
     was_training = model.training
     model.eval()
-    out = [model(**tok(texts[s:s + batch_size])).float().cpu().numpy()
-           for s in range(0, len(texts), batch_size)]
+    with torch.no_grad():
+        out = [model(**tok(texts[s:s + batch_size])).float().cpu().numpy()
+               for s in range(0, len(texts), batch_size)]
     model.train(was_training)
     return np.concatenate(out)
