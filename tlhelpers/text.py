@@ -271,9 +271,12 @@ def _shape(x: Any, name: str) -> tuple:
 def _array(x: Any, name: str, ndim: tuple[int, ...] | None = None) -> np.ndarray:
     """``x`` as a finite float64 array (with one of ``ndim`` axes), or a clear error."""
     try:
-        a = np.asarray(x, dtype=np.float64)
+        a = np.asarray(x)
     except (TypeError, ValueError) as err:
         fail(name, "an array of numbers", Received(f"{type(x).__name__} ({err})"))
+    if a.dtype.kind not in "biuf":
+        fail(name, "an array of numbers", Received(f"an array of dtype {a.dtype}"))
+    a = a.astype(np.float64)
     if ndim is not None and a.ndim not in ndim:
         fail(name, f"an array with {' or '.join(map(str, ndim))} axes", Received(f"shape {a.shape}"))
     if not np.isfinite(a).all():
