@@ -146,6 +146,15 @@ def test_bag_of_embeddings_pretrained_frozen_or_trainable():
     assert tt.predict(random, TEXTS).shape == (4, 3)
 
 
+def test_training_a_bag_leaves_the_callers_table_alone():
+    table = np.random.default_rng(0).normal(size=(30522, 4)).astype(np.float32)
+    before = table.copy()
+    bag = tt.BagOfEmbeddings(2, table=table, trainable=True)
+    tt.fit(bag, ["good", "bad"], [0, 1], epochs=1, lr=0.1)
+    assert not torch.equal(bag.embedding.weight, torch.from_numpy(before))   # it trained
+    np.testing.assert_array_equal(table, before)
+
+
 def test_lora_matches_peft():
     """Same model, same LoRA (r, α, targets): same trainable count, same outputs at
     initialisation, and the same outputs once A and B are copied from peft's (B random)."""

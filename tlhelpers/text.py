@@ -229,12 +229,12 @@ def check_scratch_sizes(num_layers: Any, hidden_size: Any, num_heads: Any, inter
 
 def check_table(table: Any) -> np.ndarray:
     """A token-embedding table for the encoder's vocabulary, ``(vocab_size, dim)`` float32."""
-    a = _array(table, "table", (2,))
+    a = _array(table, "table", (2,), np.float32)  # no float64 copy of a 47 MB table
     vocab = encoder_config()["vocab_size"]
     if a.shape[0] != vocab or a.shape[1] < 1:
         fail("table", f"one row per token of the encoder's vocabulary: ({vocab}, dim)",
              Received(f"shape {a.shape}"), "token_embedding_table() gives the pretrained one.")
-    return a.astype(np.float32)
+    return a
 
 
 def check_not_injected(found: Sequence[tuple[int, str]], what: str) -> None:
@@ -268,15 +268,16 @@ def _shape(x: Any, name: str) -> tuple:
     return tuple(None if d is None else int(d) for d in shape)
 
 
-def _array(x: Any, name: str, ndim: tuple[int, ...] | None = None) -> np.ndarray:
-    """``x`` as a finite float64 array (with one of ``ndim`` axes), or a clear error."""
+def _array(x: Any, name: str, ndim: tuple[int, ...] | None = None,
+           dtype: type = np.float64) -> np.ndarray:
+    """``x`` as a finite ``dtype`` array (with one of ``ndim`` axes), or a clear error."""
     try:
         a = np.asarray(x)
     except (TypeError, ValueError) as err:
         fail(name, "an array of numbers", Received(f"{type(x).__name__} ({err})"))
     if a.dtype.kind not in "biuf":
         fail(name, "an array of numbers", Received(f"an array of dtype {a.dtype}"))
-    a = a.astype(np.float64)
+    a = a.astype(dtype, copy=False)
     if ndim is not None and a.ndim not in ndim:
         fail(name, f"an array with {' or '.join(map(str, ndim))} axes", Received(f"shape {a.shape}"))
     if not np.isfinite(a).all():

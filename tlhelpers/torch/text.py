@@ -347,7 +347,8 @@ class BagOfEmbeddings(nn.Module):
         super().__init__()
         torch.manual_seed(seed)
         if table is not None:
-            self.embedding = nn.Embedding.from_pretrained(torch.from_numpy(table), freeze=False,
+            # A copy: training must never write into the caller's table (from_numpy shares it).
+            self.embedding = nn.Embedding.from_pretrained(torch.tensor(table), freeze=False,
                                                           padding_idx=0)
         else:
             self.embedding = nn.Embedding(core.encoder_config()["vocab_size"], dim, padding_idx=0)
