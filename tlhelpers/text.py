@@ -69,9 +69,9 @@ __all__ = [
     "PARAM_KINDS", "DEFAULT_MAX_LENGTH", "adapter_reference", "cached_embeddings",
     "check_freeze", "check_max_length", "check_model", "check_not_injected",
     "check_pool_shapes", "check_rank", "check_scratch_sizes", "check_table", "check_targets",
-    "check_text_labels", "check_texts", "check_trainable", "encoder_config", "encoder_dir", "gelu", "lora_reference",
-    "masked_mean_pool", "param_kind", "tokenize", "tokenizer", "token_embedding_table",
-    "trained_layers", "truncation_report", "wordpieces",
+    "check_text_labels", "check_texts", "check_trainable", "encoder_config", "encoder_dir",
+    "gelu", "lora_reference", "masked_mean_pool", "param_kind", "tokenize", "tokenizer",
+    "token_embedding_table", "trained_layers", "truncation_report", "wordpieces",
 ]
 
 ENCODER = "sentence-transformers/all-MiniLM-L6-v2"
@@ -192,7 +192,7 @@ def check_text_labels(labels: Any, n: int, num_classes: int) -> np.ndarray:
         fail("labels", f"{n} class indices, one per text", Received(f"{len(y)} labels"))
     if y.dtype.kind in "USO":
         fail("labels", "integer class indices", Received(f"labels such as {y.flat[0]!r}"),
-             "Map the class names to 0, 1, ... first (e.g. with np.unique(y, return_inverse=True)).")
+             "Map the class names to 0, 1, ... first (np.unique(y, return_inverse=True)).")
     return check_labels(y, "labels", n=n, num_classes=num_classes)
 
 
@@ -218,9 +218,9 @@ def check_trainable(count: int) -> None:
 def check_scratch_sizes(num_layers: Any, hidden_size: Any, num_heads: Any, intermediate_size: Any,
                         max_length: Any, seed: Any) -> tuple[int, ...]:
     """The sizes of a from-scratch BERT (``scratch_encoder``), as ints."""
-    sizes = [positive_int(v, n) for n, v in (("num_layers", num_layers), ("hidden_size", hidden_size),
-                                             ("num_heads", num_heads),
-                                             ("intermediate_size", intermediate_size))]
+    sizes = [positive_int(v, n) for n, v in (
+        ("num_layers", num_layers), ("hidden_size", hidden_size), ("num_heads", num_heads),
+        ("intermediate_size", intermediate_size))]
     if sizes[1] % sizes[2]:
         fail("hidden_size", f"a multiple of num_heads ({sizes[2]}): each head gets hidden_size "
                             f"/ num_heads dimensions", hidden_size)
@@ -279,7 +279,8 @@ def _array(x: Any, name: str, ndim: tuple[int, ...] | None = None,
         fail(name, "an array of numbers", Received(f"an array of dtype {a.dtype}"))
     a = a.astype(dtype, copy=False)
     if ndim is not None and a.ndim not in ndim:
-        fail(name, f"an array with {' or '.join(map(str, ndim))} axes", Received(f"shape {a.shape}"))
+        fail(name, f"an array with {' or '.join(map(str, ndim))} axes",
+             Received(f"shape {a.shape}"))
     if not np.isfinite(a).all():
         fail(name, "finite numbers", Received("NaN or infinite values"))
     return a

@@ -98,8 +98,9 @@ def scratch_encoder(*, num_layers: int = 2, hidden_size: int = 128, num_heads: i
                     intermediate_size: int = 256, max_length: int = DEFAULT_MAX_LENGTH,
                     seed: int = 0) -> TextEncoder:
     """A small BERT with random weights and the same tokenizer: the "from scratch" baseline."""
-    num_layers, hidden_size, num_heads, intermediate_size, max_length, seed = core.check_scratch_sizes(
-        num_layers, hidden_size, num_heads, intermediate_size, max_length, seed)
+    num_layers, hidden_size, num_heads, intermediate_size, max_length, seed = \
+        core.check_scratch_sizes(num_layers, hidden_size, num_heads, intermediate_size,
+                                 max_length, seed)
     keras.utils.set_random_seed(seed)
     backbone = _keras_hub().models.BertBackbone(
         vocabulary_size=core.encoder_config()["vocab_size"], num_layers=num_layers,
@@ -247,6 +248,11 @@ def _sublayer(layer: keras.layers.Layer, target: str) -> tuple[keras.layers.Laye
             "output": (layer, "_feedforward_output_dense")}[target]
 
 
+def _has(layer: keras.layers.Layer, target: str, kind: type) -> bool:
+    """Whether a transformer layer's ``target`` sub-layer is already a ``kind`` wrapper."""
+    return isinstance(getattr(*_sublayer(layer, target)), kind)
+
+
 def _replace(parent: keras.layers.Layer, attr: str, new: keras.layers.Layer) -> None:
     # A built Keras layer locks its state; a sub-layer swap is the one change we make.
     parent._tracker.unlock()
@@ -267,7 +273,7 @@ def inject_lora(model: Any, *, rank: int = 8, alpha: float = 16.0,
     targets = core.check_targets(targets, LORA_TARGETS, "LoRA target")
     layers = _encoder_of(model).transformer_layers
     core.check_not_injected([(i, t) for i, layer in enumerate(layers) for t in targets
-                             if isinstance(getattr(*_sublayer(layer, t)), LoRA)], "LoRA")
+                             if _has(layer, t, LoRA)], "LoRA")
     done = []
     for i, layer in enumerate(layers):
         for t in targets:
@@ -284,8 +290,8 @@ def inject_adapters(model: Any, *, bottleneck: int = 16,
     bottleneck = positive_int(bottleneck, "bottleneck")
     targets = core.check_targets(targets, ADAPTER_TARGETS, "adapter target")
     enc = _encoder_of(model)
-    core.check_not_injected([(i, t) for i, layer in enumerate(enc.transformer_layers) for t in targets
-                             if isinstance(getattr(*_sublayer(layer, t)), _WithAdapter)], "an adapter")
+    core.check_not_injected([(i, t) for i, layer in enumerate(enc.transformer_layers)
+                             for t in targets if _has(layer, t, _WithAdapter)], "an adapter")
     done = []
     for i, layer in enumerate(enc.transformer_layers):
         for t in targets:

@@ -71,8 +71,8 @@ class TextEncoder(nn.Module):
                  pretrained: bool = True):
         if not (isinstance(bert, nn.Module) and hasattr(bert, "pooler")
                 and hasattr(getattr(bert, "encoder", None), "layer")):
-            fail("bert", "a Hugging Face BertModel (load_encoder() and scratch_encoder() build one)",
-                 Received(type(bert).__name__))
+            fail("bert", "a Hugging Face BertModel (load_encoder() and scratch_encoder() build "
+                         "one)", Received(type(bert).__name__))
         max_length, pretrained = core.check_max_length(max_length), flag(pretrained, "pretrained")
         super().__init__()
         self.bert = bert
@@ -110,8 +110,9 @@ def scratch_encoder(*, num_layers: int = 2, hidden_size: int = 128, num_heads: i
                     intermediate_size: int = 256, max_length: int = DEFAULT_MAX_LENGTH,
                     seed: int = 0) -> TextEncoder:
     """A small BERT with random weights and the same tokenizer: the "from scratch" baseline."""
-    num_layers, hidden_size, num_heads, intermediate_size, max_length, seed = core.check_scratch_sizes(
-        num_layers, hidden_size, num_heads, intermediate_size, max_length, seed)
+    num_layers, hidden_size, num_heads, intermediate_size, max_length, seed = \
+        core.check_scratch_sizes(num_layers, hidden_size, num_heads, intermediate_size,
+                                 max_length, seed)
     torch.manual_seed(seed)
     config = dict(vocab_size=core.encoder_config()["vocab_size"], hidden_size=hidden_size,
                   num_hidden_layers=num_layers, num_attention_heads=num_heads,
@@ -224,6 +225,11 @@ def _encoder_of(model: nn.Module) -> TextEncoder:
     return model if isinstance(model, TextEncoder) else model.encoder
 
 
+def _has(layer: nn.Module, target: str, kind: type) -> bool:
+    """Whether a transformer layer's ``target`` sub-layer is already a ``kind`` wrapper."""
+    return isinstance(layer.get_submodule(_SUBLAYERS[target]), kind)
+
+
 def _replace(layer: nn.Module, path: str, make) -> None:
     parent_path, _, attr = path.rpartition(".")
     parent = layer.get_submodule(parent_path) if parent_path else layer
@@ -241,7 +247,7 @@ def inject_lora(model: nn.Module, *, rank: int = 8, alpha: float = 16.0,
     targets = core.check_targets(targets, LORA_TARGETS, "LoRA target")
     layers = _encoder_of(model).transformer_layers
     core.check_not_injected([(i, t) for i, layer in enumerate(layers) for t in targets
-                             if isinstance(layer.get_submodule(_SUBLAYERS[t]), LoRALinear)], "LoRA")
+                             if _has(layer, t, LoRALinear)], "LoRA")
     done = []
     for i, layer in enumerate(layers):
         for t in targets:
@@ -257,9 +263,8 @@ def inject_adapters(model: nn.Module, *, bottleneck: int = 16,
     bottleneck = positive_int(bottleneck, "bottleneck")
     targets = core.check_targets(targets, ADAPTER_TARGETS, "adapter target")
     enc = _encoder_of(model)
-    core.check_not_injected([(i, t) for i, layer in enumerate(enc.transformer_layers) for t in targets
-                             if isinstance(layer.get_submodule(_SUBLAYERS[t]), _WithAdapter)],
-                            "an adapter")
+    core.check_not_injected([(i, t) for i, layer in enumerate(enc.transformer_layers)
+                             for t in targets if _has(layer, t, _WithAdapter)], "an adapter")
     done = []
     for i, layer in enumerate(enc.transformer_layers):
         for t in targets:
