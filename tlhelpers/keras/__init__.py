@@ -4,11 +4,12 @@ Importing this package silences TensorFlow's start-up log and imports Keras. Its
 modules mirror :mod:`tlhelpers.torch` name for name.
 """
 
-from .. import _quiet  # noqa: F401  (before TensorFlow is imported)
+from .._quiet import quiet_tensorflow_import  # (before TensorFlow is imported)
 
 import logging  # noqa: E402
 
-import keras  # noqa: E402
+with quiet_tensorflow_import():
+    import keras  # noqa: E402
 
 # tf.function retracing notices are expected in lessons that build many small models.
 logging.getLogger("tensorflow").setLevel(logging.ERROR)
