@@ -190,7 +190,9 @@ class _TrainStep:
     so nothing waits for the GPU until the epoch ends.
     """
 
-    def __init__(self, model: keras.Model, signature: list | None) -> None:
+    def __init__(self, model: keras.Model, signature: list | None,
+                 loss_fn: Callable[[Any, Any], Any] | None = None) -> None:
+        """``loss_fn(y, logits)``: the data loss; default the compiled ``model.loss``."""
         import tensorflow as tf
 
         self.model = model
@@ -198,7 +200,7 @@ class _TrainStep:
         trainable = model.trainable_variables
         optimizer.build(trainable)  # create the slots now, not inside the trace (no second trace)
         self._fresh_optimizer = [v.numpy() for v in optimizer.variables]
-        loss_fn = model.loss
+        loss_fn = loss_fn or model.loss
         self.loss_sum = tf.Variable(0.0, dtype=tf.float64, trainable=False)
         self.correct = tf.Variable(0.0, dtype=tf.float64, trainable=False)
         self.seen = tf.Variable(0.0, dtype=tf.float64, trainable=False)
@@ -264,9 +266,12 @@ def _variables_spec(model: keras.Model) -> list[tuple]:
              bool(v.trainable)) for v in model.variables]
 
 
-def _architecture_key(model: keras.Model, signature: list | None,
+def _architecture_key(model: keras.Model, signature: list | None, optimizer: Any = None,
                       strip: tuple[str, ...] = ()) -> str | None:
     """What a traced step of ``model`` computes, as a string, or None if that cannot be told.
+
+    ``optimizer``: the optimizer's part of the key, if not ``model.optimizer``'s config
+    (:func:`tlhelpers.keras.finetune.fit` leaves out the rate it loads into the step).
 
     Only models made entirely of Keras's own layers qualify: their configs (layer types,
     settings, wiring, ``trainable`` flags, dtype policies) determine the computation. A
@@ -287,8 +292,9 @@ def _architecture_key(model: keras.Model, signature: list | None,
         if strip:  # a key for inference: the architecture only (the model may be uncompiled)
             parts = _without(architecture, strip)
         else:
-            parts = [architecture, _unnamed(keras.saving.serialize_keras_object(model.optimizer)),
-                     _unnamed(keras.saving.serialize_keras_object(model.loss))]
+            if optimizer is None:
+                optimizer = _unnamed(keras.saving.serialize_keras_object(model.optimizer))
+            parts = [architecture, optimizer, _unnamed(keras.saving.serialize_keras_object(model.loss))]
         config = json.dumps(parts, sort_keys=True, default=str)
     except Exception:  # noqa: BLE001 - anything that does not serialise is simply not shared
         return None
