@@ -10,14 +10,16 @@ Claims:
 2. DANN's discriminator is being fooled: its accuracy rises while λ_p is small and falls back
    towards chance as λ_p grows (mean of the last 10 epochs below 70 % and below the best
    10-epoch mean; single epochs are noisy, so they are not compared).
-3. DANN's features are closer across the domains than source only's: a lower proxy A-distance
-   (held-out linear domain classifier) with every seed.
-4. The tracks agree: DANN's mean target accuracy within 5 points, source only's within 5.
+3. The tracks agree: DANN's mean target accuracy within 5 points, source only's within 5.
 
 Not asserted: DANN against source only on Digits → Digits-M. With the paper's recipe and a few
 epochs the sign depends on the seed and the track (measured while writing the lesson: DANN
 70.2 / 72.0 % against source only 74.8 / 73.6 % with PyTorch, 6 epochs, seeds 0 / 1); the
-notebook prints the measured gap closed with its spread instead.
+notebook prints the measured gap closed with its spread instead. Nor that DANN's features have a
+lower proxy A-distance (a held-out *linear* domain classifier) than source only's: at this size it
+was higher after DANN for 3 of 4 seed × track pairs (Keras 1.03 / 1.04 against 0.80 / 0.77, PyTorch
+1.06 / 0.81 against 0.88 / 0.91, seeds 0 / 1) — DANN fools its own discriminator, not every
+classifier; the notebook prints the distances of its run.
 """
 
 from __future__ import annotations
@@ -27,7 +29,6 @@ import importlib
 import numpy as np
 import pytest
 
-from tlhelpers import divergence
 from tlhelpers.data import load_dataset
 
 SEEDS = (0, 1, 2)
@@ -49,7 +50,7 @@ def measure(track: str) -> dict:
                 return model.classifier(torch.as_tensor(x, dtype=torch.float32)).argmax(1).numpy()
         return np.asarray(model.classifier.predict(x, batch_size=1024, verbose=0)).argmax(1)
 
-    out: dict = {"accuracy": {}, "domain_accuracy": {}, "pad": {}}
+    out: dict = {"accuracy": {}, "domain_accuracy": {}}
     for seed in SEEDS:
         for method, trade_off in (("source only", 0.0), ("DANN", 1.0)):
             tl.seed_everything(seed)
@@ -57,7 +58,6 @@ def measure(track: str) -> dict:
             history = dann.fit_dann(model, moons, target.x, epochs=EPOCHS, batch_size=64, lr=0.05, seed=seed,
                                     progress=False)
             out["accuracy"][method, seed] = float((predict(model, test.x) == test.y).mean())
-            out["pad"][method, seed] = divergence.proxy_a_distance(*dann.domain_features(model, moons.x, test.x), seed=0)
             if trade_off:
                 out["domain_accuracy"][seed] = np.asarray(history["domain_accuracy"])
     return out
@@ -89,12 +89,6 @@ def test_the_discriminator_is_being_fooled(numbers, track):
         smooth = np.convolve(curve, np.ones(10) / 10, mode="valid")
         assert smooth[-1] < 0.7, (seed, smooth[-1])
         assert smooth[-1] < smooth.max(), (seed, smooth)
-
-
-@pytest.mark.parametrize("track", TRACKS)
-def test_dann_features_are_closer_across_domains(numbers, track):
-    pad = numbers(track)["pad"]
-    assert all(pad["DANN", s] < pad["source only", s] for s in SEEDS), pad
 
 
 @pytest.mark.keras
