@@ -17,7 +17,7 @@ KERAS_EXTRA ?= keras-cpu
 else
 KERAS_EXTRA ?= keras
 endif
-EXTRAS := $(KERAS_EXTRA),torch,course,grading,dev
+EXTRAS := $(KERAS_EXTRA),torch,text,course,grading,dev
 PIP := $(BIN)/python -m pip --disable-pip-version-check
 
 .PHONY: setup lab test test-fast test-lesson test-nbval release check-release grade feedback bench clean help
@@ -32,6 +32,7 @@ $(BIN)/python:
 $(VENV)/.stamp-setup: pyproject.toml constraints.txt | $(BIN)/python
 	$(PIP) install -q --upgrade pip setuptools wheel
 	$(PIP) install -q -c constraints.txt -e ".[$(EXTRAS)]"
+	$(PIP) install -q -c constraints.txt --no-deps keras-hub  # see the `text` extra in pyproject.toml
 	@touch $@
 
 setup: $(VENV)/.stamp-setup ## create .venv with both tracks, Jupyter and the grading tools

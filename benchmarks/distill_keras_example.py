@@ -80,7 +80,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
 
-    import tlhelpers.keras as tk  # first: sets TensorFlow's quiet, oneDNN-off variables
+    import tlhelpers.keras as tk  # first: imports TensorFlow quietly
     import keras
     from tlhelpers.data import load_dataset
     from tlhelpers.keras import distill as D

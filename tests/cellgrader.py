@@ -149,6 +149,12 @@ def _root_name(node) -> str | None:
 
 def bound_names(source: str) -> set[str]:
     """Global names a cell binds, deletes or mutates (``x.a = …``, ``x[i] = …``, ``x.method(…)``)."""
+    names = set().union(set(), *(_bound_by(stmt) for stmt in _parse(source).body))
+    return names - {"get_ipython"}  # IPython magics become get_ipython().run_line_magic(…)
+
+
+def _bound_by(stmt: ast.stmt) -> set[str]:
+    """Global names one top-level statement binds, deletes or mutates."""
     names: set[str] = set()
 
     def targets(node):
@@ -158,36 +164,89 @@ def bound_names(source: str) -> set[str]:
         elif (root := _root_name(node)) is not None:
             names.add(root)
 
-    def visit(statements):
-        for stmt in statements:
-            if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-                names.add(stmt.name)
-                names.update(n for node in ast.walk(stmt) if isinstance(node, ast.Global) for n in node.names)
-                continue
-            for node in ast.walk(stmt):
-                if isinstance(node, (ast.Assign, ast.Delete)):
-                    for target in node.targets:
-                        targets(target)
-                elif isinstance(node, (ast.AugAssign, ast.AnnAssign, ast.NamedExpr)):
-                    targets(node.target)
-                elif isinstance(node, (ast.For, ast.AsyncFor, ast.comprehension)):
-                    targets(node.target)
-                elif isinstance(node, ast.withitem) and node.optional_vars is not None:
-                    targets(node.optional_vars)
-                elif isinstance(node, (ast.Import, ast.ImportFrom)):
-                    names.update((alias.asname or alias.name).split(".")[0] for alias in node.names)
-                elif isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
-                    targets(node.func.value)
-                elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)):
-                    break
+    if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+        names.add(stmt.name)
+        names.update(n for node in ast.walk(stmt) if isinstance(node, ast.Global) for n in node.names)
+        return names
+    for node in ast.walk(stmt):
+        if isinstance(node, (ast.Assign, ast.Delete)):
+            for target in node.targets:
+                targets(target)
+        elif isinstance(node, (ast.AugAssign, ast.AnnAssign, ast.NamedExpr)):
+            targets(node.target)
+        elif isinstance(node, (ast.For, ast.AsyncFor)):  # comprehension variables are local
+            targets(node.target)
+        elif isinstance(node, ast.withitem) and node.optional_vars is not None:
+            targets(node.optional_vars)
+        elif isinstance(node, (ast.Import, ast.ImportFrom)):
+            names.update((alias.asname or alias.name).split(".")[0] for alias in node.names)
+        elif isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
+            targets(node.func.value)
+        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)):
+            break
+    return names - {"get_ipython"}
 
-    visit(_parse(source).body)
-    return names - {"get_ipython"}  # IPython magics become get_ipython().run_line_magic(…)
+
+def imported_names(source: str) -> set[str]:
+    """Names a cell binds by ``import`` (modules: calling their functions changes no data)."""
+    return {(alias.asname or alias.name).split(".")[0] for node in ast.walk(_parse(source))
+            if isinstance(node, (ast.Import, ast.ImportFrom)) for alias in node.names}
+
+
+def _rebound_by(stmt: ast.stmt) -> set[str]:
+    """Names a top-level statement certainly rebinds: plain ``name = ...`` (or a tuple of names).
+
+    Conditional or looped bindings may not run, and ``x.a = ...`` changes an object rather
+    than rebinding ``x``, so neither counts.
+    """
+    names: set[str] = set()
+    if isinstance(stmt, ast.Assign):
+        for target in stmt.targets:
+            elements = target.elts if isinstance(target, (ast.Tuple, ast.List)) else [target]
+            names.update(e.id for e in elements if isinstance(e, ast.Name))
+    elif isinstance(stmt, ast.AnnAssign) and stmt.value is not None and isinstance(stmt.target, ast.Name):
+        names.add(stmt.target.id)
+    return names
 
 
 def used_names(source: str) -> set[str]:
-    """Every name a cell reads, anywhere (function bodies included: they read globals when called)."""
-    return {node.id for node in ast.walk(_parse(source)) if isinstance(node, ast.Name)}
+    """Every global name a cell reads, anywhere: function bodies included (they read globals
+    when called), but not the names local to a function, lambda or comprehension (their
+    parameters, what they assign, their loop variables)."""
+    return _free_names(_parse(source), set())
+
+
+_SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)
+_COMPREHENSIONS = (ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)
+
+
+def _free_names(node, local: set[str]) -> set[str]:
+    if isinstance(node, ast.Name):
+        return {node.id} if isinstance(node.ctx, ast.Load) and node.id not in local else set()
+    if isinstance(node, _SCOPES):
+        args = node.args
+        outer = [*args.defaults, *(d for d in args.kw_defaults if d is not None)]
+        if not isinstance(node, ast.Lambda):
+            outer += node.decorator_list
+        reads = set().union(*(_free_names(n, local) for n in outer))
+        params = {a.arg for a in [*args.posonlyargs, *args.args, *args.kwonlyargs,
+                                  *filter(None, [args.vararg, args.kwarg])]}
+        body = node.body if isinstance(node.body, list) else [node.body]
+        declared = {n for b in body for x in ast.walk(b) if isinstance(x, ast.Global) for n in x.names}
+        stored = {x.id for b in body for x in ast.walk(b) if isinstance(x, ast.Name) and isinstance(x.ctx, ast.Store)}
+        defined = {x.name for b in body for x in ast.walk(b) if isinstance(x, (*_SCOPES[:2], ast.ClassDef))}
+        inner = local | params | ((stored | defined) - declared)
+        return reads | set().union(*(_free_names(b, inner) for b in body))
+    if isinstance(node, _COMPREHENSIONS):
+        targets = {x.id for g in node.generators for x in ast.walk(g.target) if isinstance(x, ast.Name)}
+        # The first iterable is evaluated in the enclosing scope; everything else sees the targets.
+        reads = _free_names(node.generators[0].iter, local)
+        inner = local | targets
+        rest = [*(g.target for g in node.generators), *(g.iter for g in node.generators[1:]),
+                *(c for g in node.generators for c in g.ifs)]
+        rest += [node.key, node.value] if isinstance(node, ast.DictComp) else [node.elt]
+        return reads | set().union(*(_free_names(n, inner) for n in rest))
+    return set().union(set(), *(_free_names(child, local) for child in ast.iter_child_nodes(node)))
 
 
 # ------------------------------------------------------------------------------------- grader
@@ -225,16 +284,30 @@ class CellGrader:
         return test
 
     def reach(self, answer: str) -> int:
-        """Index of the last test cell that depends on ``answer`` (its own test cell at least)."""
+        """Index of the last test cell that depends on ``answer`` (its own test cell at least).
+
+        A taint analysis over the statements after the answer, in order: a statement that
+        reads a tainted global taints every name it binds or mutates; one that reads none
+        and rebinds plain names (``_x = ...``, ``fig, ax = ...``) clears their taint, so a
+        temporary reused across cells does not chain them together. Names local to a
+        function or comprehension are not globals, and calling a module's function
+        (``np.asarray(t)``) does not taint the module.
+        """
+        modules = set().union(*(imported_names(c.source) for c in self.cells if c.cell_type == "code"))
         start = self.answer_at[answer]
-        tainted = bound_names(self.cells[start].source)
+        tainted = bound_names(self.cells[start].source) - modules
         last = self.test_at[self.test_of(answer)]
         for i in range(start + 1, self.last + 1):
             cell = self.cells[i]
-            if cell.cell_type == "code" and used_names(cell.source) & tainted:
-                tainted |= bound_names(cell.source)
-                if _is_test(cell):
-                    last = max(last, i)
+            if cell.cell_type != "code":
+                continue
+            for statement in _parse(cell.source).body:
+                if _free_names(statement, set()) & tainted:
+                    tainted |= _bound_by(statement) - modules
+                    if _is_test(cell):
+                        last = max(last, i)
+                else:
+                    tainted -= _rebound_by(statement)
         return last
 
     # -- the kernel

@@ -27,6 +27,7 @@ from tlhelpers import finetune as FT
 from tlhelpers import imbalance as IM
 from tlhelpers import metrics as MT
 from tlhelpers import schedules as SC
+from tlhelpers import text as TX
 from tlhelpers.data import medmnist as MED
 from tlhelpers.data.errors import DatasetUnavailableError
 
@@ -98,6 +99,27 @@ def swatch(size=8):
 
 def medical(n=12):
     return D.from_arrays(np.zeros((n, 8, 8), np.uint8), np.arange(n) % 2)
+
+
+def token_states(n=2, length=5, d=4):
+    """Token states (N, L, d) and a mask (N, L) whose second text is two tokens shorter."""
+    mask = np.ones((n, length))
+    mask[1, -2:] = 0
+    return np.random.default_rng(5).normal(size=(n, length, d)), mask
+
+
+def lora_args(x=(5, 6), w=(4, 6), a=(2, 6), b=(4, 2)):
+    """x, weight, bias, A, B of the LoRA reference with these shapes (zeros: only shapes matter)."""
+    return np.zeros(x), np.zeros(w), np.zeros(w[0]), np.zeros(a), np.zeros(b)
+
+
+def adapter_args(d=8, m=2, **shapes):
+    """h, W_down, b_down, W_up, b_up of the adapter reference; ``shapes`` overrides one of them."""
+    sizes = dict(h=(3, d), w_down=(m, d), b_down=(m,), w_up=(d, m), b_up=(d,), **shapes)
+    return [np.zeros(sizes[k]) for k in ("h", "w_down", "b_down", "w_up", "b_up")]
+
+
+TWEETS = ["@united lost my bag #fail", "love the new iPhone"]
 
 
 def _runs():
@@ -888,6 +910,104 @@ CASES: dict[str, list[Case]] = {
         bad("groups one short", lambda c: MED.split_dataset(medical(), groups=np.arange(11)), "groups"),
         bad("too small to stratify", lambda c: MED.split_dataset(medical(4), val=0.25, test=0.25), "ds"),
     ],
+    # ------------------------------------------------------------------ text (Lesson 06)
+    "tlhelpers.text.tokenize": [
+        bad("a single string", lambda c: TX.tokenize("love the new iPhone"), "texts"),
+        bad("no texts", lambda c: TX.tokenize([]), "texts"),
+        bad("None among the texts", lambda c: TX.tokenize(["fine", None]), "texts"),
+        bad("an empty text", lambda c: TX.tokenize(["fine", ""]), "texts"),
+        bad("max_length=0", lambda c: TX.tokenize(TWEETS, max_length=0), "max_length"),
+        bad("max_length a string", lambda c: TX.tokenize(TWEETS, max_length="128"), "max_length"),
+        valid("a NumPy array of texts", lambda c: TX.tokenize(np.array(TWEETS))),
+        valid("a pandas Series of texts", lambda c: TX.tokenize(__import__("pandas").Series(TWEETS))),
+    ],
+    "tlhelpers.text.tokenizer": [
+        bad("max_length=0", lambda c: TX.tokenizer(0), "max_length"),
+        bad("max_length=513", lambda c: TX.tokenizer(513), "max_length"),
+        bad("max_length=True", lambda c: TX.tokenizer(True), "max_length"),
+        bad("max_length 64.0", lambda c: TX.tokenizer(64.0), "max_length"),
+        valid("max_length a NumPy int", lambda c: TX.tokenizer(np.int64(64))),
+    ],
+    "tlhelpers.text.wordpieces": [
+        bad("a list of texts", lambda c: TX.wordpieces(TWEETS), "text"),
+        bad("None", lambda c: TX.wordpieces(None), "text"),
+        bad("an empty string", lambda c: TX.wordpieces(""), "text"),
+        bad("only spaces", lambda c: TX.wordpieces("   "), "text"),
+        valid("handles, hashtags and a URL", lambda c: TX.wordpieces("@united #fail http://t.co/x")),
+    ],
+    "tlhelpers.text.truncation_report": [
+        bad("a single string", lambda c: TX.truncation_report("love the new iPhone"), "texts"),
+        bad("no texts", lambda c: TX.truncation_report([]), "texts"),
+        bad("max_length=0", lambda c: TX.truncation_report(TWEETS, max_length=0), "max_length"),
+        bad("max_length=600", lambda c: TX.truncation_report(TWEETS, max_length=600), "max_length"),
+        valid("a tuple of texts", lambda c: TX.truncation_report(tuple(TWEETS), max_length=8)),
+    ],
+    "tlhelpers.text.masked_mean_pool": [
+        bad("pooled (N, d) instead of token states",
+            lambda c: TX.masked_mean_pool(np.zeros((2, 4)), np.ones((2, 5))), "hidden"),
+        bad("mask one token short",
+            lambda c: TX.masked_mean_pool(token_states()[0], np.ones((2, 4))), "mask"),
+        bad("mask of strings",
+            lambda c: TX.masked_mean_pool(token_states()[0], np.full((2, 5), "1 ")), "mask"),
+        bad("NaN token states",
+            lambda c: TX.masked_mean_pool(np.full((2, 5, 4), np.nan), token_states()[1]), "hidden"),
+        bad("eps=0", lambda c: TX.masked_mean_pool(*token_states(), eps=0), "eps"),
+        valid("a boolean mask", lambda c: TX.masked_mean_pool(token_states()[0],
+                                                              token_states()[1].astype(bool))),
+    ],
+    "tlhelpers.text.gelu": [
+        bad("a word", lambda c: TX.gelu("one"), "x"),
+        bad("None", lambda c: TX.gelu(None), "x"),
+        bad("NaN", lambda c: TX.gelu([0.0, np.nan]), "x"),
+        bad("a dict", lambda c: TX.gelu({"x": 1.0}), "x"),
+        valid("a Python float", lambda c: TX.gelu(1.0)),
+    ],
+    "tlhelpers.text.lora_reference": [
+        bad("alpha=0", lambda c: TX.lora_reference(*lora_args(), alpha=0), "alpha"),
+        bad("alpha a string", lambda c: TX.lora_reference(*lora_args(), alpha="16"), "alpha"),
+        bad("rank 0", lambda c: TX.lora_reference(*lora_args(a=(0, 6), b=(4, 0)), alpha=1), "rank"),
+        bad("x of another width", lambda c: TX.lora_reference(*lora_args(x=(5, 7)), alpha=16), "x"),
+        bad("A in Keras's layout", lambda c: TX.lora_reference(*lora_args(a=(6, 2)), alpha=16), "a"),
+        bad("B with another rank", lambda c: TX.lora_reference(*lora_args(b=(4, 3)), alpha=16), "b"),
+        bad("weight 1-D", lambda c: TX.lora_reference(*lora_args(w=(6,)), alpha=16), "weight"),
+        valid("no bias, alpha an int", lambda c: TX.lora_reference(
+            np.zeros((5, 6)), np.zeros((4, 6)), None, np.zeros((2, 6)), np.zeros((4, 2)), alpha=16)),
+    ],
+    "tlhelpers.text.adapter_reference": [
+        bad("W_down in Keras's layout", lambda c: TX.adapter_reference(*adapter_args(w_down=(8, 2))),
+            "w_down"),
+        bad("b_up of the bottleneck's size", lambda c: TX.adapter_reference(*adapter_args(b_up=(2,))),
+            "b_up"),
+        bad("W_up of another width", lambda c: TX.adapter_reference(*adapter_args(w_up=(7, 2))), "w_up"),
+        bad("NaN states", lambda c: TX.adapter_reference(np.full((3, 8), np.nan),
+                                                         *adapter_args()[1:]), "h"),
+        valid("one vector", lambda c: TX.adapter_reference(np.zeros(8), *adapter_args()[1:])),
+    ],
+    "tlhelpers.text.param_kind": [
+        bad("None", lambda c: TX.param_kind(None), "name"),
+        bad("a number", lambda c: TX.param_kind(3), "name"),
+        bad("an empty name", lambda c: TX.param_kind(""), "name"),
+        valid("a LoRA weight's name", lambda c: TX.param_kind(
+            "encoder.bert.encoder.layer.0.attention.self.query.lora_A")),
+    ],
+    "tlhelpers.text.trained_layers": [
+        bad("freeze unknown", lambda c: TX.trained_layers("last", 6), "freeze"),
+        bad("freeze None", lambda c: TX.trained_layers(None, 6), "freeze"),
+        bad("num_layers=0", lambda c: TX.trained_layers("last2", 0), "num_layers"),
+        bad("num_layers a string", lambda c: TX.trained_layers("last2", "6"), "num_layers"),
+        valid("num_layers a NumPy int", lambda c: TX.trained_layers("last1", np.int64(6))),
+    ],
+    "tlhelpers.text.cached_embeddings": [
+        bad("a single string", lambda c: TX.cached_embeddings("fine", np.zeros, tag="t"), "texts"),
+        bad("no texts", lambda c: TX.cached_embeddings([], np.zeros, tag="t"), "texts"),
+        bad("compute an array", lambda c: TX.cached_embeddings(TWEETS, np.zeros((2, 3)), tag="t"),
+            "compute"),
+        bad("tag empty", lambda c: TX.cached_embeddings(TWEETS, np.zeros, tag=""), "tag"),
+        bad("cache='yes'", lambda c: TX.cached_embeddings(TWEETS, np.zeros, tag="t", cache="yes"),
+            "cache"),
+        valid("stored and read back", lambda c: [TX.cached_embeddings(
+            TWEETS, lambda t: np.ones((len(t), 3)), tag="test") for _ in range(2)]),
+    ],
 }
 
 #: Public callables that take arguments but have no bad-input cases, and why.
@@ -904,7 +1024,7 @@ EXEMPT = {
 
 #: The framework-neutral halves of the method modules (both tracks call them).
 METHOD_MODULES = [f"tlhelpers.{m}" for m in ("adapt", "dann", "distill", "divergence", "embedding",
-                                             "finetune", "imbalance", "schedules")]
+                                             "finetune", "imbalance", "schedules", "text")]
 #: Lesson 07's core modules: clinical metrics, calibration, explanations, MedMNIST.
 CLINICAL_MODULES = ["tlhelpers.metrics", "tlhelpers.calibration", "tlhelpers.explain",
                     "tlhelpers.data.medmnist"]

@@ -37,7 +37,8 @@ class Track:
                               ("D", "data"), ("L", "layers"), ("P", "params"),
                               ("dev", "device"), ("pre", "pretrain"), ("AD", "adapt"),
                               ("DN", "dann"), ("KD", "distill"), ("DV", "divergence"),
-                              ("FT", "finetune"), ("CA", "calibration"), ("EX", "explain")):
+                              ("FT", "finetune"), ("CA", "calibration"), ("EX", "explain"),
+                              ("TX", "text")):
             setattr(self, short, importlib.import_module(f"tlhelpers.{name}.{module}"))
         self._backbone = self.B.course_cnn(pretrained=False)
         self._classifier = self.B.build_classifier(self.B.course_cnn(pretrained=False), 3)
@@ -142,6 +143,54 @@ class Track:
             return self.L.AdaptiveLayer(units, activation)
         return self.L.AdaptiveLayer(8, units, activation)
 
+    # ------------------------------------------------------------ text (Lesson 06)
+    #: A from-scratch BERT one layer deep and 8 wide: the text cases never load MiniLM.
+    TINY_BERT = dict(num_layers=1, hidden_size=8, num_heads=2, intermediate_size=16, max_length=16)
+
+    @functools.cached_property
+    def text_encoder(self):
+        return self.TX.scratch_encoder(**self.TINY_BERT)
+
+    @property
+    def bert(self):
+        """The model inside the tiny encoder: keras-hub's BertBackbone / a BertModel."""
+        return self.text_encoder.backbone if self.name == "keras" else self.text_encoder.bert
+
+    @functools.cached_property
+    def text_classifier(self):
+        """A 3-class classifier on the tiny encoder (cases that would change it use a fresh one)."""
+        return self.TX.TextClassifier(self.text_encoder, 3)
+
+    def fresh_text_classifier(self):
+        return self.TX.TextClassifier(self.TX.scratch_encoder(**self.TINY_BERT), 3)
+
+    @functools.cached_property
+    def bag(self):
+        """A 3-class bag of 4-wide random embeddings."""
+        return self.TX.BagOfEmbeddings(3, dim=4, trainable=True)
+
+    def linear(self, built: bool = True):
+        """A 3 -> 4 linear layer for LoRA to wrap: a built Dense / an nn.Linear."""
+        if self.name == "keras":
+            import keras
+
+            dense = keras.layers.Dense(4)
+            if built:
+                dense.build((None, 3))
+            return dense
+        from torch import nn
+
+        return nn.Linear(3, 4)
+
+    def lora(self, *args, **kwargs):
+        return (self.TX.LoRA if self.name == "keras" else self.TX.LoRALinear)(*args, **kwargs)
+
+    def hidden(self, n: int = 2, length: int = 5, d: int = 4):
+        """Token states (N, L, d) and a mask (N, L) whose second text is two tokens shorter."""
+        mask = np.ones((n, length), np.int64)
+        mask[1, -2:] = 0
+        return self.tensor(np.random.default_rng(4).normal(size=(n, length, d))), mask
+
 
 @functools.cache
 def track(name: str) -> Track:
@@ -167,6 +216,29 @@ def adapt(t, model=None, source=None, target=None, **kw):
     return t.AD.fit_adapt(model if model is not None else t.classifier(),
                           t.data() if source is None else source,
                           t.images() if target is None else target, **kw)
+
+
+def twice(inject, t, **kw):
+    """Inject twice into one fresh classifier: the second call must be refused."""
+    model = t.fresh_text_classifier()
+    inject(model, **kw)
+    inject(model, **kw)
+
+
+def frozen_fit(t):
+    """fit on a classifier with nothing trainable (freeze_except kinds the model lacks)."""
+    model = t.TX.freeze_except(t.fresh_text_classifier(), "lora")
+    t.TX.fit(model, TEXTS, [0, 1, 2])
+
+
+def pool(t, hidden=None, mask=None, **kw):
+    h, m = t.hidden()
+    return t.TX.mean_pool(h if hidden is None else hidden,
+                          t.tensor(m if mask is None else mask, np.int64), **kw)
+
+
+#: Three short texts (labels 0, 1, 2) for the text cases.
+TEXTS = ["a smooth flight", "a two hour delay", "lost my bag again"]
 
 
 def enter(context_manager):
@@ -1261,6 +1333,182 @@ CASES: dict[str, list[Case]] = {
         bad("patience=0", lambda t: t.FT.ReduceLROnPlateau(patience=0), "patience", tracks=TO),
         bad("min_lr negative", lambda t: t.FT.ReduceLROnPlateau(min_lr=-1.0), "min_lr", tracks=TO),
         bad("mode unknown", lambda t: t.FT.ReduceLROnPlateau(mode="lower"), "mode", tracks=TO),
+    ],
+    # ------------------------------------------------------------------ text (Lesson 06)
+    "text.TextEncoder": [
+        bad("backbone a string", lambda t: t.TX.TextEncoder("minilm"), "backbone", tracks=K),
+        bad("bert a string", lambda t: t.TX.TextEncoder("minilm"), "bert", tracks=TO),
+        bad("an encoder in an encoder", lambda t: t.TX.TextEncoder(t.text_encoder), "backbone",
+            tracks=K),
+        bad("an encoder in an encoder", lambda t: t.TX.TextEncoder(t.text_encoder), "bert",
+            tracks=TO),
+        bad("max_length=0", lambda t: t.TX.TextEncoder(t.bert, max_length=0), "max_length"),
+        bad("max_length beyond 512 positions", lambda t: t.TX.TextEncoder(t.bert, max_length=1000),
+            "max_length"),
+        bad("pretrained='yes'", lambda t: t.TX.TextEncoder(t.bert, pretrained="yes"), "pretrained"),
+        valid("max_length a NumPy int", lambda t: t.TX.TextEncoder(t.bert, max_length=np.int64(32))),
+    ],
+    "text.load_encoder": [
+        bad("max_length=0", lambda t: t.TX.load_encoder(0), "max_length"),
+        bad("max_length a string", lambda t: t.TX.load_encoder("128"), "max_length"),
+        bad("max_length=True", lambda t: t.TX.load_encoder(True), "max_length"),
+        bad("max_length=513", lambda t: t.TX.load_encoder(513), "max_length"),
+    ],
+    "text.scratch_encoder": [
+        bad("num_layers=0", lambda t: t.TX.scratch_encoder(num_layers=0), "num_layers"),
+        bad("hidden_size not a multiple of num_heads",
+            lambda t: t.TX.scratch_encoder(hidden_size=10, num_heads=3), "hidden_size"),
+        bad("num_heads a string", lambda t: t.TX.scratch_encoder(num_heads="2"), "num_heads"),
+        bad("intermediate_size 0.5", lambda t: t.TX.scratch_encoder(intermediate_size=0.5),
+            "intermediate_size"),
+        bad("max_length=2", lambda t: t.TX.scratch_encoder(max_length=2), "max_length"),
+        bad("seed negative", lambda t: t.TX.scratch_encoder(seed=-1), "seed"),
+        valid("NumPy ints", lambda t: t.TX.scratch_encoder(**{**t.TINY_BERT,
+                                                               "hidden_size": np.int64(8)})),
+    ],
+    "text.mean_pool": [
+        bad("pooled (N, d) instead of token states", lambda t: pool(t, hidden=t.feats(2, 4)),
+            "hidden"),
+        bad("mask one token short", lambda t: pool(t, mask=np.ones((2, 4))), "mask"),
+        bad("mask (N, L, 1)", lambda t: pool(t, mask=np.ones((2, 5, 1))), "mask"),
+        bad("eps=0", lambda t: pool(t, eps=0), "eps"),
+        bad("eps a string", lambda t: pool(t, eps="1e-9"), "eps"),
+        bad("NumPy token states", lambda t: t.TX.mean_pool(np.ones((2, 5, 4)), t.hidden()[1]),
+            "hidden", tracks=TO),
+        valid("boolean mask", lambda t: t.TX.mean_pool(t.hidden()[0], t.tensor(t.hidden()[1], bool))),
+    ],
+    "text.embed": [
+        bad("a single string", lambda t: t.TX.embed(t.text_encoder, "a smooth flight"), "texts"),
+        bad("no texts", lambda t: t.TX.embed(t.text_encoder, []), "texts"),
+        bad("an empty text", lambda t: t.TX.embed(t.text_encoder, ["fine", "  "]), "texts"),
+        bad("a number among the texts", lambda t: t.TX.embed(t.text_encoder, ["fine", 3]), "texts"),
+        bad("a classifier, not an encoder", lambda t: t.TX.embed(t.text_classifier, TEXTS),
+            "encoder"),
+        bad("batch_size=0", lambda t: t.TX.embed(t.text_encoder, TEXTS, batch_size=0), "batch_size"),
+        bad("normalize='yes'", lambda t: t.TX.embed(t.text_encoder, TEXTS, normalize="yes"),
+            "normalize"),
+        valid("a pandas Series of texts", lambda t: t.TX.embed(
+            t.text_encoder, __import__("pandas").Series(TEXTS), progress=False)),
+    ],
+    "text.LoRA": [
+        bad("base a string", lambda t: t.lora("dense"), "base", tracks=K),
+        bad("base unbuilt", lambda t: t.lora(t.linear(built=False)), "base", tracks=K),
+        bad("rank=0", lambda t: t.lora(t.linear(), rank=0), "rank", tracks=K),
+        bad("rank 2.5", lambda t: t.lora(t.linear(), rank=2.5), "rank", tracks=K),
+        bad("alpha=0", lambda t: t.lora(t.linear(), alpha=0), "alpha", tracks=K),
+        valid("alpha an int, rank a NumPy int", lambda t: t.lora(t.linear(), rank=np.int64(2),
+                                                                  alpha=16), tracks=K),
+    ],
+    "text.LoRALinear": [
+        bad("base a string", lambda t: t.lora("linear"), "base", tracks=TO),
+        bad("base a whole model", lambda t: t.lora(t.text_classifier), "base", tracks=TO),
+        bad("rank=0", lambda t: t.lora(t.linear(), rank=0), "rank", tracks=TO),
+        bad("rank 2.5", lambda t: t.lora(t.linear(), rank=2.5), "rank", tracks=TO),
+        bad("alpha=0", lambda t: t.lora(t.linear(), alpha=0), "alpha", tracks=TO),
+        valid("alpha an int, rank a NumPy int", lambda t: t.lora(t.linear(), rank=np.int64(2),
+                                                                  alpha=16), tracks=TO),
+    ],
+    "text.Adapter": [
+        bad("dim=0", lambda t: t.TX.Adapter(0), "dim"),
+        bad("bottleneck=0", lambda t: t.TX.Adapter(8, bottleneck=0), "bottleneck"),
+        bad("bottleneck a string", lambda t: t.TX.Adapter(8, bottleneck="16"), "bottleneck"),
+        bad("init_std negative", lambda t: t.TX.Adapter(8, init_std=-1e-3), "init_std"),
+        valid("NumPy ints", lambda t: t.TX.Adapter(np.int64(8), bottleneck=np.int64(2))),
+    ],
+    "text.inject_lora": [
+        bad("model a string", lambda t: t.TX.inject_lora("minilm"), "model"),
+        bad("a bag of embeddings", lambda t: t.TX.inject_lora(t.bag), "model"),
+        bad("rank=0", lambda t: t.TX.inject_lora(t.text_classifier, rank=0), "rank"),
+        bad("alpha negative", lambda t: t.TX.inject_lora(t.text_classifier, alpha=-16), "alpha"),
+        bad("unknown target", lambda t: t.TX.inject_lora(t.text_classifier, targets=["q", "v"]),
+            "targets"),
+        bad("no targets", lambda t: t.TX.inject_lora(t.text_classifier, targets=[]), "targets"),
+        bad("injected twice", lambda t: twice(t.TX.inject_lora, t, targets="value"), "model"),
+        valid("targets a set", lambda t: t.TX.inject_lora(t.fresh_text_classifier(),
+                                                          targets={"query", "value"})),
+    ],
+    "text.inject_adapters": [
+        bad("model a string", lambda t: t.TX.inject_adapters("minilm"), "model"),
+        bad("bottleneck=0", lambda t: t.TX.inject_adapters(t.text_classifier, bottleneck=0),
+            "bottleneck"),
+        bad("a LoRA target", lambda t: t.TX.inject_adapters(t.text_classifier, targets="query"),
+            "targets"),
+        bad("no targets", lambda t: t.TX.inject_adapters(t.text_classifier, targets=()), "targets"),
+        bad("inserted twice", lambda t: twice(t.TX.inject_adapters, t, targets="output"), "model"),
+        valid("one target as a string", lambda t: t.TX.inject_adapters(t.fresh_text_classifier(),
+                                                                       targets="output")),
+    ],
+    "text.freeze_except": [
+        bad("model a string", lambda t: t.TX.freeze_except("minilm"), "model"),
+        bad("unknown kind", lambda t: t.TX.freeze_except(t.text_classifier, ["lora_A"]), "kinds"),
+        bad("no kinds", lambda t: t.TX.freeze_except(t.text_classifier, []), "kinds"),
+        bad("kinds a number", lambda t: t.TX.freeze_except(t.text_classifier, 3), "kinds"),
+        valid("one kind as a string", lambda t: t.TX.freeze_except(t.fresh_text_classifier(), "head")),
+    ],
+    "text.count_by_kind": [
+        bad("model a string", lambda t: t.TX.count_by_kind("minilm"), "model"),
+        bad("model None", lambda t: t.TX.count_by_kind(None), "model"),
+        bad("a dict of weights", lambda t: t.TX.count_by_kind({"head": np.zeros(3)}), "model"),
+        valid("any layer", lambda t: t.TX.count_by_kind(t.linear())),
+    ],
+    "text.TextClassifier": [
+        bad("encoder a string", lambda t: t.TX.TextClassifier("minilm", 3), "encoder"),
+        bad("a bag of embeddings as encoder", lambda t: t.TX.TextClassifier(t.bag, 3), "encoder"),
+        bad("n_classes=1", lambda t: t.TX.TextClassifier(t.text_encoder, 1), "n_classes"),
+        bad("n_classes a string", lambda t: t.TX.TextClassifier(t.text_encoder, "3"), "n_classes"),
+        bad("freeze unknown", lambda t: t.TX.TextClassifier(t.text_encoder, 3, freeze="all"),
+            "freeze"),
+        bad("dropout=1", lambda t: t.TX.TextClassifier(t.text_encoder, 3, dropout=1.0), "dropout"),
+        valid("n_classes a NumPy int", lambda t: t.TX.TextClassifier(
+            t.text_encoder, np.max([0, 1, 2]) + 1)),
+    ],
+    "text.set_freeze": [
+        bad("model a string", lambda t: t.TX.set_freeze("minilm", "head"), "model"),
+        bad("an encoder, no head", lambda t: t.TX.set_freeze(t.text_encoder, "head"), "model"),
+        bad("freeze unknown", lambda t: t.TX.set_freeze(t.text_classifier, "all"), "freeze"),
+        bad("freeze capitalised", lambda t: t.TX.set_freeze(t.text_classifier, "Head"), "freeze"),
+        bad("freeze None", lambda t: t.TX.set_freeze(t.text_classifier, None), "freeze"),
+        valid("a NumPy string", lambda t: t.TX.set_freeze(t.text_classifier, np.str_("full"))),
+    ],
+    "text.BagOfEmbeddings": [
+        bad("n_classes=1", lambda t: t.TX.BagOfEmbeddings(1), "n_classes"),
+        bad("table 1-D", lambda t: t.TX.BagOfEmbeddings(3, table=np.zeros(384)), "table"),
+        bad("table of another vocabulary", lambda t: t.TX.BagOfEmbeddings(
+            3, table=np.zeros((100, 4))), "table"),
+        bad("dim=0", lambda t: t.TX.BagOfEmbeddings(3, dim=0), "dim"),
+        bad("trainable='yes'", lambda t: t.TX.BagOfEmbeddings(3, dim=4, trainable="yes"),
+            "trainable"),
+        bad("max_length=0", lambda t: t.TX.BagOfEmbeddings(3, dim=4, max_length=0), "max_length"),
+        valid("a float64 table", lambda t: t.TX.BagOfEmbeddings(
+            3, table=np.zeros((t.TX.core.encoder_config()["vocab_size"], 4)))),
+    ],
+    "text.fit": [
+        bad("model a string", lambda t: t.TX.fit("minilm", TEXTS, [0, 1, 2]), "model"),
+        bad("an encoder, no head", lambda t: t.TX.fit(t.text_encoder, TEXTS, [0, 1, 2]), "model"),
+        bad("nothing trainable", frozen_fit, "model"),
+        bad("a single string", lambda t: t.TX.fit(t.bag, "a smooth flight", [0]), "texts"),
+        bad("one label short", lambda t: t.TX.fit(t.bag, TEXTS, [0, 1]), "labels"),
+        bad("string labels", lambda t: t.TX.fit(t.bag, TEXTS, ["neg", "neu", "pos"]), "labels"),
+        bad("a class the head lacks", lambda t: t.TX.fit(t.bag, TEXTS, [0, 1, 3]), "labels"),
+        bad("label -1", lambda t: t.TX.fit(t.bag, TEXTS, [0, 1, -1]), "labels"),
+        bad("epochs=0", lambda t: t.TX.fit(t.bag, TEXTS, [0, 1, 2], epochs=0), "epochs"),
+        bad("batch_size=0", lambda t: t.TX.fit(t.bag, TEXTS, [0, 1, 2], batch_size=0), "batch_size"),
+        bad("lr a string", lambda t: t.TX.fit(t.bag, TEXTS, [0, 1, 2], lr="5e-5"), "lr"),
+        bad("lr negative", lambda t: t.TX.fit(t.bag, TEXTS, [0, 1, 2], lr=-1e-3), "lr"),
+        bad("weight_decay negative", lambda t: t.TX.fit(t.bag, TEXTS, [0, 1, 2], weight_decay=-0.01),
+            "weight_decay"),
+        bad("seed negative", lambda t: t.TX.fit(t.bag, TEXTS, [0, 1, 2], seed=-1), "seed"),
+        valid("whole-number float labels in a column", lambda t: t.TX.fit(
+            t.bag, TEXTS, np.array([[0.0], [1.0], [2.0]]), epochs=1)),
+    ],
+    "text.predict": [
+        bad("model a string", lambda t: t.TX.predict("minilm", TEXTS), "model"),
+        bad("an encoder, no head", lambda t: t.TX.predict(t.text_encoder, TEXTS), "model"),
+        bad("no texts", lambda t: t.TX.predict(t.bag, []), "texts"),
+        bad("a single string", lambda t: t.TX.predict(t.bag, "a smooth flight"), "texts"),
+        bad("batch_size=0", lambda t: t.TX.predict(t.bag, TEXTS, batch_size=0), "batch_size"),
+        valid("a tuple of texts, batch_size a NumPy int", lambda t: t.TX.predict(
+            t.bag, tuple(TEXTS), batch_size=np.int64(2))),
     ],
 }
 

@@ -120,7 +120,32 @@ def test_static_dependencies():
     assert bound_names("import numpy as np\nx, (y, z) = 1, (2, 3)\nm.fit(x)\nd['k'] = 1\ndef f():\n    global g\n    g = 1") \
         == {"np", "x", "y", "z", "m", "d", "f", "g"}
     assert bound_names("!pip install x\nfor i in range(3):\n    acc += i") == {"i", "acc"}
-    assert {"double", "x"} <= used_names("def quad(x):\n    return double(double(x))")
+    assert used_names("def quad(x):\n    return double(double(x))") == {"double"}  # x is local
+    assert used_names("ys = [f(v) for v in xs]\ng = lambda t: t + k") == {"f", "xs", "k"}
+    assert bound_names("ys = [v for v in xs]") == {"ys"}  # comprehension variables are local
+
+
+def test_reach_follows_data_not_reused_names(tmp_path):
+    """An unusual answer is graded up to the last test cell that reads what it made: a
+    temporary rebound in a later cell, a function's own locals, a module's functions and
+    a figure made afresh do not chain unrelated test cells to it."""
+    cells = [
+        nbbuild.code("setup", "import numpy as np\nimport matplotlib.pyplot as plt"),
+        nbbuild.solution("double", "def double(x):\n    ### BEGIN SOLUTION\n    return 2 * x\n    ### END SOLUTION"),
+        nbbuild.tests("double-tests", "_x = double(np.ones(2))\nassert (_x == 2).all()\nfig, ax = plt.subplots()", 1),
+        nbbuild.solution("half", "def half(x):\n    ### BEGIN SOLUTION\n    return x / 2\n    ### END SOLUTION"),
+        nbbuild.tests("half-tests", "_x = np.asarray([4.0])\nassert half(_x)[0] == 2\nfig, ax = plt.subplots()\n"
+                      "assert [x for x in range(2)] == [0, 1]", 1),
+        nbbuild.code("use", "halved = half(8)"),
+        nbbuild.tests("halved-tests", "assert halved == 4", 1),
+    ]
+    source = tmp_path / "source" / LESSON
+    nbbuild.write(source / f"{LESSON}.ipynb", cells)
+    c = Course("torch", LESSON, tmp_path / "course", source=source)
+    grader = CellGrader(c.source_nb, c.release_nb, c.config, cwd=c.workdir("harness"))
+    at = grader.test_at
+    assert grader.reach("double") == at["double-tests"]  # later cells only reuse its temporaries
+    assert grader.reach("half") == at["halved-tests"]  # `halved` was made by half
 
 
 SNAPSHOT_SCRIPT = '''

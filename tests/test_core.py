@@ -20,13 +20,24 @@ def test_import_loads_no_framework():
 
 
 def test_import_sets_quiet_tensorflow_variables_without_overriding_the_user():
-    code = "import os, tlhelpers; print(os.environ['TF_CPP_MIN_LOG_LEVEL'], os.environ['TF_ENABLE_ONEDNN_OPTS'])"
+    code = "import os, tlhelpers; print(os.environ['TF_CPP_MIN_LOG_LEVEL'], os.environ.get('TF_ENABLE_ONEDNN_OPTS', '-'))"
     env = {k: v for k, v in os.environ.items() if not k.startswith("TF_")}
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
-    assert out.stdout.split() == ["2", "0"]
-    out = subprocess.run([sys.executable, "-c", code], env={**env, "TF_CPP_MIN_LOG_LEVEL": "0"},
+    assert out.stdout.split() == ["2", "-"]  # oneDNN keeps TensorFlow's default (on): faster Keras steps
+    out = subprocess.run([sys.executable, "-c", code], env={**env, "TF_CPP_MIN_LOG_LEVEL": "0",
+                                                            "TF_ENABLE_ONEDNN_OPTS": "0"},
                          capture_output=True, text=True, check=True)
     assert out.stdout.split() == ["0", "0"]
+
+
+def test_importing_the_keras_track_prints_nothing_and_keeps_stderr_working():
+    """TensorFlow's native oneDNN notice is hidden; stderr works again after the import."""
+    code = ("import sys, tlhelpers.keras, tensorflow as tf; tf.constant(1.0) + 1; "
+            "print('after', file=sys.stderr)")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TF_")}
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+    assert out.stderr == "after\n", out.stderr
+    assert out.stdout == ""
 
 
 @pytest.mark.parametrize("name", profiles.PROFILES)

@@ -33,7 +33,7 @@ def conda_env(path: Path) -> set[str]:
 
 def test_local_environment_has_everything():
     core, extras = pyproject()
-    needed = core | extras["keras-cpu"] | extras["torch"] | extras["course"] | extras["grading"] | extras["dev"]
+    needed = core | extras["keras-cpu"] | extras["torch"] | extras["text"] | extras["course"] | extras["grading"] | extras["dev"]
     env = conda_env(REPO / "environment.yml")
     assert needed <= env, f"missing from environment.yml: {sorted(needed - env)}"
     assert env <= needed | {"python"}, f"environment.yml has packages pyproject.toml lacks: {sorted(env - needed)}"
@@ -41,7 +41,7 @@ def test_local_environment_has_everything():
 
 def test_binder_environment_is_lean_but_complete_for_students():
     core, extras = pyproject()
-    needed = core | extras["keras-cpu"] | extras["torch"] | extras["course"]
+    needed = core | extras["keras-cpu"] | extras["torch"] | extras["text"] | extras["course"]
     env = conda_env(REPO / "binder" / "environment.yml")
     assert needed <= env, f"missing from binder/environment.yml: {sorted(needed - env)}"
     assert not env & GRADING_AND_TEST_TOOLS, f"binder should not install {sorted(env & GRADING_AND_TEST_TOOLS)}"
@@ -51,3 +51,11 @@ def test_binder_environment_is_lean_but_complete_for_students():
 def test_no_environment_installs_torchvision_on_cpu():
     for path in (REPO / "environment.yml", REPO / "binder" / "environment.yml", REPO / "constraints.txt"):
         assert not re.search(r"^\s*-?\s*torchvision", path.read_text(), re.MULTILINE), path
+
+
+def test_keras_hub_is_installed_without_its_dependencies_everywhere():
+    """keras-hub's tensorflow-text requirement would pull the full `tensorflow` next to tensorflow-cpu."""
+    assert "--no-deps keras-hub" in (REPO / "Makefile").read_text()
+    assert re.search(r"--no-deps '?keras-hub", (REPO / "binder" / "postBuild").read_text())
+    assert "--no-deps keras-hub" in (REPO / "environment.yml").read_text()
+    assert "keras-hub" not in conda_env(REPO / "environment.yml") | conda_env(REPO / "binder" / "environment.yml")

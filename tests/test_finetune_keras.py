@@ -15,6 +15,7 @@ keras = pytest.importorskip("keras")
 import tensorflow as tf  # noqa: E402
 
 import tlhelpers.keras  # noqa: E402,F401
+import tlhelpers.keras.training  # noqa: E402,F401
 from tlhelpers import finetune as core  # noqa: E402
 from tlhelpers import schedules  # noqa: E402
 from tlhelpers.keras import backbones as KB  # noqa: E402
@@ -509,3 +510,49 @@ def test_lr_schedule_values_bad_input(values):
 def test_penalized_model_bad_input(model, penalty, error, name):
     with pytest.raises(error, match=name):
         F.PenalizedModel(_model() if model == "ok" else model, penalty)
+
+
+def test_fit_shares_its_traced_step_and_gives_the_numbers_of_a_step_of_its_own(monkeypatch):
+    """Runs of one architecture share a traced step (weights, optimizer state and rate loaded
+    from each model): the same history, weights and optimizer state as a step traced for
+    the model alone — with discriminative rates, a schedule, class weights, gradual
+    unfreezing and a validation set."""
+    x, y = _data(12)
+
+    def run(seed):
+        model = F.unfreeze(_model(seed=seed, freeze=False, bn_inference=False), 0)
+        groups = F.param_groups(model, 1e-2, decay=0.5, include_frozen=True)
+        optimizer = F.ParamGroupOptimizer(keras.optimizers.Adam(1e-2), groups)
+        history = F.fit(model, (x, y), epochs=3, batch_size=5, optimizer=optimizer, schedule="one_cycle",
+                        class_weight=[1.0, 2.0, 0.5], callbacks=[F.GradualUnfreezing(model, start=3)],
+                        validation=(x, y), seed=seed)
+        return history, model
+
+    monkeypatch.setattr(F, "_STEPS", type(F._STEPS)())
+    run(0)  # traces the shared steps, one per stage (top_k = 3, then 4)
+    traced = len(F._STEPS)
+    shared, shared_model = run(1)
+    assert len(F._STEPS) == traced == 2, "a second run of the same settings traced new steps"
+    monkeypatch.setattr(F.training, "_architecture_key", lambda *args, **kwargs: None)  # steps of their own
+    own, own_model = run(1)
+    assert shared.keys() == own.keys()
+    for key in own:
+        assert shared[key] == pytest.approx(own[key], rel=1e-6), key
+    for a, b in zip(shared_model.variables + shared_model.optimizer.variables,
+                    own_model.variables + own_model.optimizer.variables):
+        np.testing.assert_allclose(np.asarray(a), np.asarray(b), rtol=1e-6, atol=1e-7)
+
+
+def test_fit_runs_keras_callbacks_on_the_model_that_trains():
+    x, y = _data(8)
+    model = F.unfreeze(_model(freeze=False, bn_inference=False), 1)
+    stopper = keras.callbacks.EarlyStopping("val_loss", patience=1, restore_best_weights=True)
+    plateau = keras.callbacks.ReduceLROnPlateau("val_loss", factor=0.5, patience=1)
+    history = F.fit(model, (x, y), epochs=30, batch_size=4, lr=0.5, validation=(x[:4], y[:4]),
+                    callbacks=[plateau, stopper], seed=0)
+    assert len(history["val_loss"]) < 30, "early stopping never stopped the run"
+    assert float(model.optimizer.learning_rate) < 0.5, "the plateau callback never lowered the rate"
+    best = int(np.argmin(history["val_loss"]))
+    assert stopper.best_epoch == best
+    assert tlhelpers.keras.training.evaluate(model, (x[:4], y[:4]))["loss"] == \
+        pytest.approx(history["val_loss"][best], rel=1e-5), "the best epoch's weights were not restored"

@@ -221,7 +221,7 @@ def test_models_of_one_architecture_share_one_trace_and_keep_their_numbers(monke
     shared = T.fit(second, (x, y), epochs=2, batch_size=8, seed=3, progress=False)
     assert calls[0] == traced, "the second model of the same architecture traced its step again"
     shared["val"] = T.evaluate(second, (x, y))
-    monkeypatch.setattr(T, "_architecture_key", lambda model, signature: None)  # a step of its own
+    monkeypatch.setattr(T, "_architecture_key", lambda model, signature, **kw: None)  # a step of its own
     own = T.fit(reference, (x, y), epochs=2, batch_size=8, seed=3, progress=False)
     own["val"] = T.evaluate(reference, (x, y))
     assert shared == own
@@ -261,3 +261,30 @@ def test_architectures_differing_in_trainable_flags_get_their_own_steps():
     T.fit(a, (x, y), epochs=1, batch_size=8, seed=0, progress=False)
     T.fit(b, (x, y), epochs=1, batch_size=8, seed=0, progress=False)
     np.testing.assert_array_equal(b.get_layer("conv").kernel.numpy(), kernel)
+
+
+def test_models_of_one_architecture_share_one_forward_trace_and_keep_their_outputs(monkeypatch):
+    """predict/evaluate run every model of one architecture (frozen or not) through one
+    traced forward pass loaded with that model's weights: each model keeps its own outputs."""
+    calls = [0]
+    dense_call = keras.layers.Dense.call
+
+    @functools.wraps(dense_call)
+    def counting(self, *args, **kwargs):
+        calls[0] += 1
+        return dense_call(self, *args, **kwargs)
+
+    x, _ = _data(n=19)
+    models = [_model(dropout=0.5) for _ in range(3)]
+    models[1].set_weights([w * 1.5 + 0.1 for w in models[0].get_weights()])
+    models[2].get_layer("conv").trainable = False  # inference ignores trainable flags
+    expected = [m.predict(x, batch_size=64, verbose=0) for m in models]
+    monkeypatch.setattr(T, "_INFERENCE", type(T._INFERENCE)())
+    monkeypatch.setattr(keras.layers.Dense, "call", counting)
+    outputs = [T.predict(m, x, batch_size=8) for m in models]
+    assert calls[0] == 1, f"three models of one architecture traced inference {calls[0]} times"
+    for got, want in zip(outputs, expected):
+        np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)
+    assert not np.allclose(outputs[0], outputs[1]), "the second model's weights were not used"
+    models[0].get_layer("head").kernel.assign(np.zeros_like(models[0].get_layer("head").kernel))
+    np.testing.assert_allclose(T.predict(models[0], x), models[0].predict(x, verbose=0), rtol=1e-5, atol=1e-6)

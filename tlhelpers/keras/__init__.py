@@ -4,11 +4,12 @@ Importing this package silences TensorFlow's start-up log and imports Keras. Its
 modules mirror :mod:`tlhelpers.torch` name for name.
 """
 
-from .. import _quiet  # noqa: F401  (before TensorFlow is imported)
+from .._quiet import quiet_tensorflow_import  # (before TensorFlow is imported)
 
 import logging  # noqa: E402
 
-import keras  # noqa: E402
+with quiet_tensorflow_import():
+    import keras  # noqa: E402
 
 # tf.function retracing notices are expected in lessons that build many small models.
 logging.getLogger("tensorflow").setLevel(logging.ERROR)
@@ -20,6 +21,7 @@ from . import backbones, data, layers, training, transfer  # noqa: E402
 from . import adapt, dann, divergence  # noqa: E402
 from . import finetune  # noqa: E402
 from . import distill  # noqa: E402
+from . import text  # noqa: E402
 from . import calibration, explain  # noqa: E402
 from .data import to_tf_dataset  # noqa: E402
 from .device import describe_devices, get_device, gpu_names, mixed_precision  # noqa: E402
@@ -49,6 +51,7 @@ __all__ = [
     "adapt", "dann", "divergence",
     "finetune",
     "distill",
+    "text",
     "calibration", "explain",
     "to_tf_dataset",
     "backbones",

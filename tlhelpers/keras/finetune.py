@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
@@ -37,6 +38,7 @@ from ..checks import positive_int
 from ..finetune import HEAD
 from ..schedules import get_schedule, schedule_values
 from ..zoo import IMAGENET_ZOO
+from . import training
 from .layers import InferenceMode
 from .params import walk_layers
 
@@ -730,6 +732,92 @@ def balanced_sampler(data: Any, *, batch_size: int = 32, seed: int | None = None
 # Training with all of the above
 # --------------------------------------------------------------------------------------
 
+class _Step(training._TrainStep):
+    """:mod:`tlhelpers.keras.training`'s traced step with per-class loss weights and a penalty.
+
+    The loss is the batch mean of ``w[y] * cross-entropy`` (Keras's ``class_weight``; all
+    weights 1 without one) plus ``penalty()``. Unlike ``training.fit``'s step, its optimizer
+    state is the caller's: :meth:`load` copies the model's variables *and* its optimizer's
+    (moments, step count, learning rate) into the step, :meth:`store` copies both back, so
+    callbacks that read or change the optimizer (``ReduceLROnPlateau``) and later fits see
+    what the step did.
+    """
+
+    def __init__(self, model: keras.Model, signature: list, num_classes: int,
+                 penalty: Callable[[], Any] | None) -> None:
+        self.class_weight = tf.Variable(tf.ones(num_classes), trainable=False)
+
+        def loss_fn(y, logits):
+            cross_entropy = ops.cast(keras.losses.sparse_categorical_crossentropy(y, logits, from_logits=True),
+                                     "float32")
+            loss = ops.mean(cross_entropy * ops.take(self.class_weight, y))
+            return loss if penalty is None else loss + ops.cast(penalty(), "float32")
+
+        super().__init__(model, signature, loss_fn=loss_fn)
+
+    def load(self, model: keras.Model, class_weight: np.ndarray | None = None) -> None:
+        self.class_weight.assign(np.ones(self.class_weight.shape, np.float32) if class_weight is None
+                                 else class_weight)
+        if model is not self.model:
+            for mine, theirs in zip(self._state(self.model), self._state(model)):
+                mine.assign(theirs)
+
+    def store(self, model: keras.Model) -> None:
+        if model is not self.model:
+            for mine, theirs in zip(self._state(self.model), self._state(model)):
+                theirs.assign(mine)
+
+    @staticmethod
+    def _state(model: keras.Model) -> list:
+        return [*model.variables, *model.optimizer.variables]
+
+
+# One traced step per architecture, trainable flags and optimizer settings (a fit of the
+# course's small models costs about as much as tracing its step): every run of a lesson's
+# sweep with the same settings shares it. A penalty closes over its model's variables, so a
+# penalised fit traces a step of its own.
+_STEPS: OrderedDict[str, _Step] = OrderedDict()
+_STEPS_KEPT = 16
+
+
+def _rate_free(config: Any) -> Any:
+    """An optimizer's config without names and constant learning rates: the step loads the
+    rate from the caller's optimizer, so runs at different rates share one step."""
+    if isinstance(config, dict):
+        return {k: _rate_free(v) for k, v in config.items()
+                if k != "name" and not (k == "learning_rate" and isinstance(v, (int, float)))}
+    if isinstance(config, list):
+        return [_rate_free(v) for v in config]
+    return config
+
+
+def _variable_specs(variables: Iterable[Any]) -> list[tuple]:
+    return [(tuple(v.shape), str(v.dtype)) for v in variables]
+
+
+def _step_for(model: keras.Model, signature: list, num_classes: int,
+              penalty: Callable[[], Any] | None) -> _Step:
+    """The traced step for ``model`` as compiled now, shared with earlier fits where it can be."""
+    key = None
+    if penalty is None:
+        optimizer = _rate_free(keras.saving.serialize_keras_object(model.optimizer))
+        key = training._architecture_key(model, signature, optimizer=optimizer)
+    if key is None:
+        return _Step(model, signature, num_classes, penalty)
+    step = _STEPS.pop(key, None)
+    if step is None:
+        template = keras.models.clone_model(model)
+        template.compile(optimizer=keras.optimizers.deserialize(keras.optimizers.serialize(model.optimizer)))
+        step = _Step(template, signature, num_classes, None)
+        if (training._variables_spec(template) != training._variables_spec(model)
+                or _variable_specs(template.optimizer.variables) != _variable_specs(model.optimizer.variables)):
+            return _Step(model, signature, num_classes, penalty)
+    _STEPS[key] = step
+    while len(_STEPS) > _STEPS_KEPT:
+        _STEPS.popitem(last=False)
+    return step
+
+
 def fit(model: keras.Model, data: Any, *, epochs: int = 1, batch_size: int = 32, lr: float = 1e-3,
         weight_decay: float = 0.0, optimizer: keras.optimizers.Optimizer | None = None,
         schedule: str | Callable[..., float] | None = None, schedule_options: dict | None = None,
@@ -738,7 +826,12 @@ def fit(model: keras.Model, data: Any, *, epochs: int = 1, batch_size: int = 32,
         seed: int | None = None) -> dict[str, list[float]]:
     """Fine-tune a classifier that outputs logits; returns the per-epoch history.
 
-    Compiles ``model`` (so ``trainable`` changes take effect) and runs ``model.fit``.
+    Compiles ``model`` with the optimizer (so ``trainable`` changes take effect and
+    ``model.optimizer`` is the one that trained) and trains it with one traced step per
+    batch, as :func:`tlhelpers.keras.training.fit` does, not with ``model.fit``: the same
+    computation without ``fit``'s per-call tracing and machinery, which cost more than the
+    course's small runs. Runs of the same architecture, trainable blocks and optimizer
+    settings share the traced step (its rate, state and weights are loaded from ``model``).
 
     Args:
         model: images -> logits (e.g. ``build_classifier``). Only what is trainable trains.
@@ -750,18 +843,21 @@ def fit(model: keras.Model, data: Any, *, epochs: int = 1, batch_size: int = 32,
         schedule: a :mod:`tlhelpers.schedules` name or function, per step over the whole
             run, peaking at the optimizer's learning rate; ``schedule_options`` go to it.
         penalty: a callable returning a scalar added to the training loss (:class:`EWC`,
-            :class:`L2SP`), through :class:`PenalizedModel`.
+            :class:`L2SP`).
         class_weight: per-class loss weights (list/array, or a dict from :func:`class_weights`),
-            Keras's ``class_weight``: the batch mean of ``w[y] * cross-entropy``.
-        balanced: draw each epoch's batches so that every class is equally likely
-            (:func:`balanced_sampler`) instead of shuffling.
-        callbacks: Keras callbacks (:class:`GradualUnfreezing`, ``EarlyStopping`` …).
+            as Keras's ``class_weight``: the batch mean of ``w[y] * cross-entropy``.
+        balanced: draw each epoch's examples so that every class is equally likely
+            (:func:`tlhelpers.imbalance.balanced_indices`) instead of shuffling.
+        callbacks: Keras callbacks (:class:`GradualUnfreezing`, ``EarlyStopping``,
+            ``ReduceLROnPlateau`` …); their epoch and train hooks run, not the per-batch ones.
         validation: data evaluated after every epoch (``val_loss``, ``val_accuracy``,
             without the penalty).
-        seed: seeds Keras (shuffling, dropout) and the balanced sampler.
+        seed: seeds Keras (dropout), the shuffling and the balanced sampler.
 
     Returns ``{"loss": [...], "accuracy": [...]}`` (+ ``val_*``); ``loss`` includes the penalty.
     """
+    from .backbones import _classifier_outputs
+
     _check_model(model)
     epochs = positive_int(epochs, "epochs")
     batch_size = positive_int(batch_size, "batch_size")
@@ -777,7 +873,10 @@ def fit(model: keras.Model, data: Any, *, epochs: int = 1, batch_size: int = 32,
         raise ValueError(f"balanced must be True or False, got {balanced!r}.")
     if balanced and class_weight is not None:
         raise ValueError("balanced=True and class_weight both rebalance the classes; use one of them.")
+    if penalty is not None and not callable(penalty):
+        raise ValueError(f"penalty must be a callable returning a scalar, got {type(penalty).__name__}.")
     x, y = _arrays(data)
+    num_classes = _classifier_outputs(model)
     weights = None
     if class_weight is not None:
         values = [class_weight[c] for c in sorted(class_weight)] if isinstance(class_weight, Mapping) \
@@ -785,7 +884,8 @@ def fit(model: keras.Model, data: Any, *, epochs: int = 1, batch_size: int = 32,
         if len(values) <= int(y.max()) or not all(np.isfinite(values)) or min(values) < 0:
             raise ValueError(f"class_weight must hold a finite weight >= 0 for each of the "
                              f"{int(y.max()) + 1} classes, got {values}.")
-        weights = {c: float(w) for c, w in enumerate(values)}
+        weights = np.ones(num_classes, np.float32)
+        weights[:len(values)] = np.asarray(values[:num_classes], np.float32)
     if seed is not None:
         keras.utils.set_random_seed(int(seed))
     if optimizer is None:
@@ -800,15 +900,48 @@ def fit(model: keras.Model, data: Any, *, epochs: int = 1, batch_size: int = 32,
         get_schedule(schedule)
         optimizer.learning_rate = lr_schedule(schedule, math.ceil(len(y) / batch_size) * epochs,
                                               peak_lr=peak, **(schedule_options or {}))
-    net = PenalizedModel(model, penalty) if penalty is not None else model
-    net.compile(optimizer=optimizer, loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
-                metrics=[keras.metrics.SparseCategoricalAccuracy(name="accuracy")])
-    val = _arrays(validation, "validation") if validation is not None else None
-    if balanced:
-        result = net.fit(balanced_sampler((x, y), batch_size=batch_size, seed=seed), epochs=epochs,
-                         validation_data=val, callbacks=list(callbacks), verbose=0)
-    else:
-        result = net.fit(x, y, batch_size=batch_size, epochs=epochs, shuffle=True, class_weight=weights,
-                         validation_data=val, callbacks=list(callbacks), verbose=0)
-    keep = ("loss", "accuracy", "val_loss", "val_accuracy")
-    return {k: [float(v) for v in result.history[k]] for k in keep if k in result.history}
+    model.compile(optimizer=optimizer, loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+    model.stop_training = False
+    hooks = keras.callbacks.CallbackList(list(callbacks), model=model, epochs=epochs,
+                                         steps=math.ceil(len(y) / batch_size), verbose=0)
+    signature = training._input_signature(None, x)
+    rng = np.random.default_rng(seed)
+    pipelined = training._gpu_visible()
+    history: dict[str, list[float]] = {"loss": [], "accuracy": []}
+    # The model (weights, optimizer state) goes into the step when the step starts or changes,
+    # and back when training ends; with callbacks, around every epoch too, since they read and
+    # change the model and its optimizer between epochs.
+    step, running = None, None
+    hooks.on_train_begin()
+    try:
+        for epoch in range(epochs):
+            hooks.on_epoch_begin(epoch)  # GradualUnfreezing may change trainable and the optimizer here
+            if not model.trainable_variables:
+                raise ValueError("model has no trainable variables (everything is frozen).")
+            now = (model.optimizer, [id(v) for v in model.trainable_variables])
+            if step is None or now != running:
+                if not model.optimizer.built:  # its state (fresh, or left by an earlier fit) is the start
+                    model.optimizer.build(model.trainable_variables)
+                step, running = _step_for(model, signature, num_classes, penalty), now
+                step.load(model, weights)
+            elif hooks.callbacks:
+                step.load(model, weights)
+            step.reset()
+            order = imbalance.balanced_indices(y, seed=rng) if balanced else rng.permutation(len(y))
+            for xb, yb in training._batches(x, y, order, batch_size, pipelined):
+                step(xb, yb)
+            logs = step.result()
+            if validation is not None:  # the step's model holds the weights of this epoch
+                logs.update({f"val_{k}": v for k, v in training.evaluate(step.model, validation).items()})
+            for key, value in logs.items():
+                history.setdefault(key, []).append(value)
+            if hooks.callbacks:
+                step.store(model)
+                hooks.on_epoch_end(epoch, dict(logs))
+                if model.stop_training:
+                    break
+    finally:
+        if step is not None and not hooks.callbacks:
+            step.store(model)
+    hooks.on_train_end()
+    return history

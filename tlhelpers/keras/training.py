@@ -190,7 +190,9 @@ class _TrainStep:
     so nothing waits for the GPU until the epoch ends.
     """
 
-    def __init__(self, model: keras.Model, signature: list | None) -> None:
+    def __init__(self, model: keras.Model, signature: list | None,
+                 loss_fn: Callable[[Any, Any], Any] | None = None) -> None:
+        """``loss_fn(y, logits)``: the data loss; default the compiled ``model.loss``."""
         import tensorflow as tf
 
         self.model = model
@@ -198,7 +200,7 @@ class _TrainStep:
         trainable = model.trainable_variables
         optimizer.build(trainable)  # create the slots now, not inside the trace (no second trace)
         self._fresh_optimizer = [v.numpy() for v in optimizer.variables]
-        loss_fn = model.loss
+        loss_fn = loss_fn or model.loss
         self.loss_sum = tf.Variable(0.0, dtype=tf.float64, trainable=False)
         self.correct = tf.Variable(0.0, dtype=tf.float64, trainable=False)
         self.seen = tf.Variable(0.0, dtype=tf.float64, trainable=False)
@@ -264,8 +266,12 @@ def _variables_spec(model: keras.Model) -> list[tuple]:
              bool(v.trainable)) for v in model.variables]
 
 
-def _architecture_key(model: keras.Model, signature: list | None) -> str | None:
+def _architecture_key(model: keras.Model, signature: list | None, optimizer: Any = None,
+                      strip: tuple[str, ...] = ()) -> str | None:
     """What a traced step of ``model`` computes, as a string, or None if that cannot be told.
+
+    ``optimizer``: the optimizer's part of the key, if not ``model.optimizer``'s config
+    (:func:`tlhelpers.keras.finetune.fit` leaves out the rate it loads into the step).
 
     Only models made entirely of Keras's own layers qualify: their configs (layer types,
     settings, wiring, ``trainable`` flags, dtype policies) determine the computation. A
@@ -283,14 +289,30 @@ def _architecture_key(model: keras.Model, signature: list | None) -> str | None:
     try:
         architecture = keras.saving.serialize_keras_object(model)
         architecture.pop("compile_config", None)  # optimizer and loss: below, without names
-        config = json.dumps([architecture, _unnamed(keras.saving.serialize_keras_object(model.optimizer)),
-                             _unnamed(keras.saving.serialize_keras_object(model.loss))],
-                            sort_keys=True, default=str)
+        if strip:  # a key for inference: the architecture only (the model may be uncompiled)
+            parts = _without(architecture, strip)
+        else:
+            if optimizer is None:
+                optimizer = _unnamed(keras.saving.serialize_keras_object(model.optimizer))
+            parts = [architecture, optimizer, _unnamed(keras.saving.serialize_keras_object(model.loss))]
+        config = json.dumps(parts, sort_keys=True, default=str)
     except Exception:  # noqa: BLE001 - anything that does not serialise is simply not shared
         return None
     if '"Lambda"' in config or "__lambda__" in config:
         return None
-    return json.dumps([config, _variables_spec(model), repr(signature)])
+    spec = _variables_spec(model)
+    if "trainable" in strip:
+        spec = [v[:3] for v in spec]
+    return json.dumps([config, spec, repr(signature)])
+
+
+def _without(config: Any, keys: tuple[str, ...]) -> Any:
+    """A config without the entries named ``keys``, at every depth."""
+    if isinstance(config, dict):
+        return {k: _without(v, keys) for k, v in config.items() if k not in keys}
+    if isinstance(config, list):
+        return [_without(v, keys) for v in config]
+    return config
 
 
 def _unnamed(config: Any) -> Any:
@@ -353,14 +375,58 @@ def _inference_function(model: keras.Model):
 
     fn = getattr(model, "_tlh_inference", None)
     if fn is None:
-        signature = None
-        shape = getattr(model, "input_shape", None)
-        if isinstance(shape, tuple) and shape and all(isinstance(d, (int, type(None))) for d in shape):
-            signature = [tf.TensorSpec((None, *shape[1:]), tf.float32)]
-        fn = tf.function(lambda x: model(x, training=False), input_signature=signature,
-                         reduce_retracing=signature is None)
+        fn = tf.function(lambda x: model(x, training=False), input_signature=_image_signature(model),
+                         reduce_retracing=True)
         object.__setattr__(model, "_tlh_inference", fn)  # not a tracked Keras attribute
     return fn
+
+
+def _image_signature(model: keras.Model) -> list | None:
+    import tensorflow as tf
+
+    shape = getattr(model, "input_shape", None)
+    if isinstance(shape, tuple) and shape and all(isinstance(d, (int, type(None))) for d in shape):
+        return [tf.TensorSpec((None, *shape[1:]), tf.float32)]
+    return None
+
+
+# One traced forward pass per architecture, as for the training step: Lesson 01 evaluates
+# ~60 freshly trained models of a few architectures, and tracing costs ~50 forward batches.
+_INFERENCE: OrderedDict[str, keras.Model] = OrderedDict()
+
+
+def _inference_key(model: keras.Model) -> str | None:
+    """What ``model(x, training=False)`` computes, as a string (cached on the model), or None.
+
+    The training step's key (:func:`_architecture_key`) without what inference ignores:
+    the optimizer, the loss and the ``trainable`` flags (a frozen and a fine-tuned copy of
+    one architecture share their forward pass).
+    """
+    layers = tuple(id(layer) for layer in model.layers)
+    cached = model.__dict__.get("_tlh_inference_key")
+    if cached is not None and cached[0] == layers:
+        return cached[1]
+    key = _architecture_key(model, None, strip=("trainable", "compile_config"))
+    object.__setattr__(model, "_tlh_inference_key", (layers, key))
+    return key
+
+
+def _shared_forward(model: keras.Model):
+    """The forward pass of ``model``'s architecture, run with ``model``'s current weights."""
+    key = _inference_key(model)
+    if key is None or _image_signature(model) is None:
+        return _inference_function(model)
+    template = _INFERENCE.pop(key, None)
+    if template is None:
+        template = keras.models.clone_model(model)
+        if [tuple(v.shape) for v in template.variables] != [tuple(v.shape) for v in model.variables]:
+            return _inference_function(model)
+    _INFERENCE[key] = template
+    while len(_INFERENCE) > _STEPS_KEPT:
+        _INFERENCE.popitem(last=False)
+    for mine, theirs in zip(template.variables, model.variables):
+        mine.assign(theirs)
+    return _inference_function(template)
 
 
 def predict(model: keras.Model, data: Any, batch_size: int = 256) -> np.ndarray:
@@ -374,7 +440,7 @@ def predict(model: keras.Model, data: Any, batch_size: int = 256) -> np.ndarray:
     if isinstance(data, (tuple, list)) and len(data) == 2:
         x = data[0]
     x = np.asarray(x, dtype=np.float32)
-    forward = _inference_function(model)
+    forward = _shared_forward(model)
     # Results are fetched once at the end, so a GPU never waits for the host between batches.
     outputs = [forward(x[i:i + batch_size]) for i in range(0, len(x), batch_size)]
     if not outputs:

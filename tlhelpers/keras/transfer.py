@@ -14,7 +14,7 @@ import numpy as np
 from .. import checks
 from ..data import Dataset
 from ..experiments import TargetRun, TargetRuns, check_bn
-from ..zoo import COURSE_CNN_BLOCKS
+from ..zoo import COURSE_CNN_BLOCKS, course_weights_path
 from ..zoo import check_block_count as _check_k
 from .backbones import build_classifier, course_cnn
 from .training import evaluate, fit
@@ -24,6 +24,23 @@ __all__ = ["block_outputs", "target_runs", "train_on_target", "transfer_blocks"]
 
 def _block_layers(model: keras.Model, block: str) -> list[keras.layers.Layer]:
     return [layer for layer in model.layers if layer.name.startswith(f"{block}_") and layer.weights]
+
+
+_PRETRAINED: dict[tuple, keras.Model] = {}
+
+
+def _pretrained_source() -> keras.Model:
+    """The course-pretrained backbone, built once per weights file (it is only read from).
+
+    Lesson 01 transfers from it ~60 times; building it and loading its weights each time
+    cost as much as ~25 training steps.
+    """
+    path = course_weights_path("keras")
+    key = (str(path), path.stat().st_mtime_ns if path.is_file() else None)
+    if key not in _PRETRAINED:
+        _PRETRAINED.clear()
+        _PRETRAINED[key] = course_cnn(pretrained=True)
+    return _PRETRAINED[key]
 
 
 def transfer_blocks(k: int, *, fine_tune: bool, bn: str = "frozen", source: keras.Model | None = None,
@@ -51,7 +68,7 @@ def transfer_blocks(k: int, *, fine_tune: bool, bn: str = "frozen", source: kera
         keras.utils.set_random_seed(int(seed))
     target = course_cnn(pretrained=False)
     if k:
-        source = source if source is not None else course_cnn(pretrained=True)
+        source = source if source is not None else _pretrained_source()
         for block in COURSE_CNN_BLOCKS[:k]:
             for dst, src in zip(_block_layers(target, block), _block_layers(source, block)):
                 dst.set_weights(src.get_weights())

@@ -15,6 +15,7 @@ from . import backbones, data, layers, training, transfer  # noqa: E402
 from . import adapt, dann, divergence  # noqa: E402
 from . import finetune  # noqa: E402
 from . import distill  # noqa: E402
+from . import text  # noqa: E402
 from . import calibration, explain  # noqa: E402
 from .data import to_dataloader  # noqa: E402
 from .device import describe_devices, get_device, gpu_names, mixed_precision  # noqa: E402
@@ -35,6 +36,7 @@ __all__ = [
     "adapt", "dann", "divergence",
     "finetune",
     "distill",
+    "text",
     "calibration", "explain",
     "to_dataloader",
     "backbones",

@@ -552,5 +552,5 @@ def domain_features(model: nn.Module, source: Any, target: Any, *,
         else:
             if len(x) == 0:
                 raise ValueError(f"{name} is empty.")
-            out.append(extract_features(backbone, x, batch_size=batch_size))
+            out.append(extract_features(backbone, x, batch_size=batch_size, progress=False))
     return out[0], out[1]
