@@ -603,13 +603,22 @@ def sparsity_sweep(model: nn.Module, data: Any, sparsities: Iterable[float] = (0
 def _quiet_quantization():
     """torch.ao.quantization works in torch 2.13 but warns that it is deprecated (its
     successor is the separate torchao package); the course keeps those notices out of
-    the lessons' output."""
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message=r".*torch\.ao\.quantization is deprecated.*")
-        warnings.filterwarnings("ignore", message=r".*quantized tensor creation functions.*")
-        warnings.filterwarnings("ignore", message=r".*reduce_range will be deprecated.*")
-        warnings.filterwarnings("ignore", category=DeprecationWarning, module=r"torch\.ao\..*")
-        yield
+    the lessons' output. Quantised kernels also have no "deterministic" flag: under
+    ``seed_everything``'s ``use_deterministic_algorithms(True, warn_only=True)`` every
+    quantised forward pass printed a C++ notice on stderr (``quantized_resize_cpu_``), so
+    that setting is lifted inside and restored after."""
+    deterministic = torch.are_deterministic_algorithms_enabled()
+    warn_only = torch.is_deterministic_algorithms_warn_only_enabled()
+    torch.use_deterministic_algorithms(False)
+    try:
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message=r".*torch\.ao\.quantization is deprecated.*")
+            warnings.filterwarnings("ignore", message=r".*quantized tensor creation functions.*")
+            warnings.filterwarnings("ignore", message=r".*reduce_range will be deprecated.*")
+            warnings.filterwarnings("ignore", category=DeprecationWarning, module=r"torch\.ao\..*")
+            yield
+    finally:
+        torch.use_deterministic_algorithms(deterministic, warn_only=warn_only)
 
 
 def quantize_dynamic(model: nn.Module) -> nn.Module:
