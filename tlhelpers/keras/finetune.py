@@ -759,13 +759,11 @@ class _Step(training._TrainStep):
         self.class_weight.assign(np.ones(self.class_weight.shape, np.float32) if class_weight is None
                                  else class_weight)
         if model is not self.model:
-            for mine, theirs in zip(self._state(self.model), self._state(model)):
-                mine.assign(theirs)
+            training._copy_variables(self._state(model), self._state(self.model))
 
     def store(self, model: keras.Model) -> None:
         if model is not self.model:
-            for mine, theirs in zip(self._state(self.model), self._state(model)):
-                theirs.assign(mine)
+            training._copy_variables(self._state(self.model), self._state(model))
 
     @staticmethod
     def _state(model: keras.Model) -> list:
@@ -776,8 +774,7 @@ class _Step(training._TrainStep):
 # course's small models costs about as much as tracing its step): every run of a lesson's
 # sweep with the same settings shares it. A penalty closes over its model's variables, so a
 # penalised fit traces a step of its own.
-_STEPS: OrderedDict[str, _Step] = OrderedDict()
-_STEPS_KEPT = 16
+_STEPS: OrderedDict[str, _Step] = OrderedDict()  # kept as training._remember keeps its steps
 
 
 def _rate_free(config: Any) -> Any:
@@ -804,7 +801,7 @@ def _step_for(model: keras.Model, signature: list, num_classes: int,
         key = training._architecture_key(model, signature, optimizer=optimizer)
     if key is None:
         return _Step(model, signature, num_classes, penalty)
-    step = _STEPS.pop(key, None)
+    step = _STEPS.get(key)
     if step is None:
         template = keras.models.clone_model(model)
         template.compile(optimizer=keras.optimizers.deserialize(keras.optimizers.serialize(model.optimizer)))
@@ -812,10 +809,7 @@ def _step_for(model: keras.Model, signature: list, num_classes: int,
         if (training._variables_spec(template) != training._variables_spec(model)
                 or _variable_specs(template.optimizer.variables) != _variable_specs(model.optimizer.variables)):
             return _Step(model, signature, num_classes, penalty)
-    _STEPS[key] = step
-    while len(_STEPS) > _STEPS_KEPT:
-        _STEPS.popitem(last=False)
-    return step
+    return training._remember(_STEPS, key, step)
 
 
 def fit(model: keras.Model, data: Any, *, epochs: int = 1, batch_size: int = 32, lr: float = 1e-3,

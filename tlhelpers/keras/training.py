@@ -233,16 +233,14 @@ class _TrainStep:
     def load(self, model: keras.Model) -> None:
         """Start a fit of ``model``: its weights in, a fresh optimizer state (no-op for itself)."""
         if model is not self.model:
-            for mine, theirs in zip(self.model.variables, model.variables):
-                mine.assign(theirs)
+            _copy_variables(model.variables, self.model.variables)
             for v, fresh in zip(self.model.optimizer.variables, self._fresh_optimizer):
                 v.assign(fresh)
 
     def store(self, model: keras.Model) -> None:
         """The trained weights (and BatchNorm statistics, seed states) back into ``model``."""
         if model is not self.model:
-            for mine, theirs in zip(self.model.variables, model.variables):
-                theirs.assign(mine)
+            _copy_variables(self.model.variables, model.variables)
 
     def reset(self) -> None:
         for v in (self.loss_sum, self.correct, self.seen):
@@ -258,6 +256,21 @@ class _TrainStep:
 _STEPS: OrderedDict[str, _TrainStep] = OrderedDict()
 _STEPS_KEPT = 16                # least recently used architectures are dropped beyond this
 _STEPS_MAX_PARAMS = 5_000_000   # bigger models train long enough to pay for their own trace
+
+
+def _remember(cache: OrderedDict, key: str, value: Any) -> Any:
+    """Keep ``value`` as the most recently used entry of ``cache``; drop the least recently
+    used entries beyond ``_STEPS_KEPT``. Returns ``value``."""
+    cache[key] = value
+    cache.move_to_end(key)
+    while len(cache) > _STEPS_KEPT:
+        cache.popitem(last=False)
+    return value
+
+
+def _copy_variables(source: list, target: list) -> None:
+    for src, dst in zip(source, target):
+        dst.assign(src)
 
 
 def _variables_spec(model: keras.Model) -> list[tuple]:
@@ -334,7 +347,7 @@ def _train_step(model: keras.Model, signature: list | None) -> _TrainStep:
     key = _architecture_key(model, signature)
     if key is None:
         return _TrainStep(model, signature)
-    step = _STEPS.pop(key, None)
+    step = _STEPS.get(key)
     if step is None:
         template = keras.models.clone_model(model)
         if _variables_spec(template) != _variables_spec(model):
@@ -342,9 +355,7 @@ def _train_step(model: keras.Model, signature: list | None) -> _TrainStep:
         template.compile(optimizer=keras.optimizers.deserialize(keras.optimizers.serialize(model.optimizer)),
                          loss=model.loss)
         step = _TrainStep(template, signature)
-    _STEPS[key] = step
-    while len(_STEPS) > _STEPS_KEPT:
-        _STEPS.popitem(last=False)
+    _remember(_STEPS, key, step)
     step.load(model)
     return step
 
@@ -416,16 +427,13 @@ def _shared_forward(model: keras.Model):
     key = _inference_key(model)
     if key is None or _image_signature(model) is None:
         return _inference_function(model)
-    template = _INFERENCE.pop(key, None)
+    template = _INFERENCE.get(key)
     if template is None:
         template = keras.models.clone_model(model)
         if [tuple(v.shape) for v in template.variables] != [tuple(v.shape) for v in model.variables]:
             return _inference_function(model)
-    _INFERENCE[key] = template
-    while len(_INFERENCE) > _STEPS_KEPT:
-        _INFERENCE.popitem(last=False)
-    for mine, theirs in zip(template.variables, model.variables):
-        mine.assign(theirs)
+    _remember(_INFERENCE, key, template)
+    _copy_variables(model.variables, template.variables)
     return _inference_function(template)
 
 
